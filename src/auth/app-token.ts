@@ -1,0 +1,103 @@
+/**
+ * Application context: a Defender token for one tenant, from MSAL's client-credentials grant with the app
+ * registration's credential (a client secret read from Key Vault). One MSAL client serves every tenant
+ * (the authority is chosen per request) and keeps its token cache across invocations; a secret that Entra
+ * ID rejects is read again from Key Vault once (it may have been rotated) and the request retried.
+ */
+import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
+import type { ApiFlavour } from '../defender/incident';
+import type { CloudEndpoints } from './clouds';
+import type { SecretSource } from './key-vault-secrets';
+import { describeEntraError, isInvalidClientSecret } from './errors';
+
+export interface TokenProvider {
+  getToken(tenantId: string, api: ApiFlavour): Promise<string>;
+}
+
+export interface AppTokenOptions {
+  clientId: string;
+  endpoints: CloudEndpoints;
+  secrets: SecretSource;
+  secretName: string;
+}
+
+/** Hosts MSAL knows itself; any other authority host (a sovereign override, the simulator) is declared. */
+const MICROSOFT_AUTHORITY_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn']);
+
+export function msalAuthorityOptions(authorityHost: string, tenantId: string): Pick<Configuration['auth'], 'authority' | 'knownAuthorities'> {
+  const host = new URL(authorityHost).host;
+  return {
+    authority: `${authorityHost}/${tenantId}`,
+    knownAuthorities: MICROSOFT_AUTHORITY_HOSTS.has(host) ? undefined : [host],
+  };
+}
+
+export function scopeFor(endpoints: CloudEndpoints, api: ApiFlavour): string {
+  return `${api === 'graph' ? endpoints.graphResource : endpoints.legacyResource}/.default`;
+}
+
+export class AppTokenProvider implements TokenProvider {
+  private client?: { secret: string; app: ConfidentialClientApplication };
+  private tokenRequests = 0;
+
+  constructor(private readonly options: AppTokenOptions) {}
+
+  /** Token requests that reached Entra ID (cache misses), for the benchmark. */
+  get tokenRequestCount(): number {
+    return this.tokenRequests;
+  }
+
+  async getToken(tenantId: string, api: ApiFlavour): Promise<string> {
+    try {
+      return await this.acquire(tenantId, api, await this.options.secrets.get(this.options.secretName));
+    } catch (error) {
+      if (!isInvalidClientSecret(error)) throw this.describe(error, tenantId, api);
+      // The secret may have been rotated in Key Vault since it was cached: read it once more.
+      const fresh = await this.options.secrets.refresh(this.options.secretName);
+      try {
+        return await this.acquire(tenantId, api, fresh);
+      } catch (retryError) {
+        throw this.describe(retryError, tenantId, api);
+      }
+    }
+  }
+
+  private describe(error: unknown, tenantId: string, api: ApiFlavour): Error {
+    if (error instanceof Error && error.name === 'RelayAuthError') return error;
+    return describeEntraError(error, {
+      tenantId,
+      clientId: this.options.clientId,
+      resource: scopeFor(this.options.endpoints, api).replace(/\/\.default$/, ''),
+    });
+  }
+
+  private app(secret: string): ConfidentialClientApplication {
+    if (this.client?.secret !== secret) {
+      const { authorityHost } = this.options.endpoints;
+      this.client = {
+        secret,
+        app: new ConfidentialClientApplication({
+          auth: {
+            clientId: this.options.clientId,
+            clientSecret: secret,
+            ...msalAuthorityOptions(authorityHost, 'organizations'),
+          },
+          system: { loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined } },
+        }),
+      };
+    }
+    return this.client.app;
+  }
+
+  private async acquire(tenantId: string, api: ApiFlavour, secret: string): Promise<string> {
+    const app = this.app(secret);
+    const request = {
+      scopes: [scopeFor(this.options.endpoints, api)],
+      authority: `${this.options.endpoints.authorityHost}/${tenantId}`,
+    };
+    const result = await app.acquireTokenByClientCredential(request);
+    if (!result?.accessToken) throw new Error('MSAL returned no access token');
+    if (!result.fromCache) this.tokenRequests++;
+    return result.accessToken;
+  }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * `defender-relay`: the relay's use cases outside the Functions host, reading the same settings from the
+ * environment (or a local.settings.json "Values" block with --settings).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/settings';
+import { createRelay } from '../relay';
+import { readLocalSettings } from './local-settings';
+import { runSync } from './sync-command';
+
+const USAGE = `Usage: defender-relay <command> [options]
+
+Commands:
+  sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
+  help                                          show this help
+
+Options:
+  --json                 print one JSON summary object on stdout
+  --settings <file>      read app settings from a local.settings.json file (its "Values")
+
+Settings come from the environment, as in the Function App (see the README's settings table).
+Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      since: { type: 'string' },
+      tenant: { type: 'string', multiple: true },
+      settings: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command] = positionals;
+  if (!command || command === 'help' || values.help) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const env = values.settings ? { ...readLocalSettings(values.settings), ...process.env } : process.env;
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  switch (command) {
+    case 'sync':
+      return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,66 @@
+import type { Relay } from '../relay';
+import type { SyncProgress } from '../sync/tenant-sync';
+import { canonicalTimestamp, InvalidTimestampError } from '../defender/timestamp';
+
+export interface SyncCommandOptions {
+  json: boolean;
+  since?: string;
+  tenants?: string[];
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** `defender-relay sync`: one run over the tenants, a live progress line on a terminal, a summary at the end. */
+export async function runSync(relay: Relay, options: SyncCommandOptions): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+  if (options.since !== undefined) {
+    try {
+      canonicalTimestamp(options.since);
+    } catch (e) {
+      if (e instanceof InvalidTimestampError) {
+        err.write(`--since: ${e.message} (use e.g. 2026-11-01T00:00:00Z)\n`);
+        return 2;
+      }
+      throw e;
+    }
+  }
+  const tty = Boolean(err.isTTY) && !options.json;
+  const onProgress = tty
+    ? (p: SyncProgress) =>
+        err.write(
+          `\r\x1b[K${p.tenantId}: ${p.fetched} read, ${p.delivered} delivered, ${p.suppressed} repeats skipped, ${p.apiCalls} calls${p.latest ? `, up to ${p.latest}` : ''}`,
+        )
+    : undefined;
+  const summary = await relay.syncAll({ since: options.since, tenants: options.tenants, onProgress });
+  if (tty) err.write('\r\x1b[K');
+  if (options.json) {
+    const { results, ...rest } = summary;
+    out.write(
+      `${JSON.stringify({
+        ...rest,
+        perTenant: results.map((r) => ({
+          tenantId: r.tenantId,
+          outcome: r.outcome,
+          fetched: r.fetched,
+          delivered: r.delivered,
+          suppressed: r.suppressed,
+          apiCalls: r.apiCalls,
+          checkpoint: r.checkpoint ?? null,
+          lagSeconds: r.lagSeconds ?? null,
+        })),
+      })}\n`,
+    );
+  } else {
+    for (const r of summary.results) {
+      out.write(
+        `${r.tenantId}  ${r.outcome.padEnd(8)} read ${r.fetched}, delivered ${r.delivered}, repeats skipped ${r.suppressed}, ${r.apiCalls} API calls` +
+          `${r.checkpoint ? `, checkpoint ${r.checkpoint}` : ''}${r.error ? `\n    ${r.error}` : ''}\n`,
+      );
+    }
+    out.write(
+      `${summary.tenants} tenant(s), ${summary.incidentsDelivered} incident version(s) delivered in ${summary.durationMs} ms; ${summary.errors.length} failed.\n`,
+    );
+  }
+  return summary.errors.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,195 @@
+/**
+ * One Defender API request with the relay's rules: a bearer token per tenant and API, a timeout, retries
+ * with exponential backoff and full jitter on 5xx, timeouts and network errors, 429 honoured (Graph's
+ * Retry-After header, or the legacy API's "Next call can be made in N seconds" body), and a per-run
+ * budget of calls and time that stops a run cleanly instead of letting the Functions timeout cut it.
+ */
+import type { TokenProvider } from '../auth/app-token';
+import type { ApiFlavour } from './incident';
+import { BudgetExhaustedError, DefenderApiError } from './errors';
+
+export interface RunBudget {
+  /** Calls left in this run (counts every attempt). */
+  callsLeft: number;
+  /** Wall-clock deadline of the run, ms epoch. */
+  deadline: number;
+  /** Calls made so far, for the summary. */
+  callsMade: number;
+}
+
+export function newBudget(maxCalls: number, maxRunMs: number, now = Date.now()): RunBudget {
+  return { callsLeft: maxCalls, deadline: now + maxRunMs, callsMade: 0 };
+}
+
+export interface DefenderHttpOptions {
+  tokens: TokenProvider;
+  timeoutMs: number;
+  maxRetries: number;
+  /** Base of the exponential backoff. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+  /** Waits for a per-tenant rate limiter slot before each call (the legacy API's 50 calls a minute). */
+  limiter?: (tenantId: string, api: ApiFlavour) => Promise<void>;
+}
+
+export interface DefenderRequest {
+  tenantId: string;
+  api: ApiFlavour;
+  method: 'GET' | 'POST' | 'PATCH';
+  url: string;
+  body?: unknown;
+  budget?: RunBudget;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class DefenderHttp {
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: DefenderHttpOptions) {
+    this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  async json<T = Record<string, unknown>>(req: DefenderRequest): Promise<T> {
+    const { maxRetries } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      this.spend(req);
+      let waitMs: number | undefined;
+      let failure: DefenderApiError;
+      try {
+        const response = await this.send(req);
+        if (response.ok) {
+          const text = await response.text();
+          try {
+            return JSON.parse(text) as T;
+          } catch {
+            failure = new DefenderApiError(
+              `${apiName(req.api)} answered ${response.status} with a body that is not JSON`,
+              response.status,
+              'malformed_response',
+              true,
+            );
+          }
+        } else {
+          const text = await response.text().catch(() => '');
+          failure = describeHttpError(req, response.status, text);
+          if (response.status === 429) waitMs = retryAfterMs(response.headers.get('retry-after'), text);
+        }
+      } catch (error) {
+        if (error instanceof BudgetExhaustedError || error instanceof DefenderApiError) throw error;
+        const timedOut = (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError';
+        failure = new DefenderApiError(
+          timedOut
+            ? `${apiName(req.api)} did not answer within ${this.options.timeoutMs} ms`
+            : `${apiName(req.api)} could not be reached (${(error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.message ?? 'network error'}): check the base URL setting and the network`,
+          0,
+          timedOut ? 'timeout' : 'network',
+          true,
+        );
+      }
+      if (!failure.transient || attempt >= maxRetries) throw failure;
+      const backoff = Math.min(
+        this.options.backoffMaxMs ?? 30_000,
+        (this.options.backoffBaseMs ?? 500) * 2 ** attempt,
+      );
+      const delay = waitMs ?? Math.round(this.random() * backoff);
+      if (req.budget && this.now() + delay > req.budget.deadline) {
+        throw new BudgetExhaustedError(
+          `stopping: waiting ${Math.ceil(delay / 1000)} s for ${apiName(req.api)} (${failure.code}) would pass the run's time budget`,
+        );
+      }
+      await this.sleep(delay);
+    }
+  }
+
+  private spend(req: DefenderRequest): void {
+    const b = req.budget;
+    if (!b) return;
+    if (b.callsLeft <= 0) throw new BudgetExhaustedError('stopping: the run used its call budget (SYNC_MAX_API_CALLS_PER_RUN)');
+    if (this.now() >= b.deadline) throw new BudgetExhaustedError('stopping: the run used its time budget (SYNC_MAX_RUN_SECONDS)');
+    b.callsLeft--;
+    b.callsMade++;
+  }
+
+  private async send(req: DefenderRequest): Promise<Response> {
+    if (this.options.limiter) await this.options.limiter(req.tenantId, req.api);
+    const token = await this.options.tokens.getToken(req.tenantId, req.api);
+    return fetch(req.url, {
+      method: req.method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+  }
+}
+
+export function apiName(api: ApiFlavour): string {
+  return api === 'graph' ? 'Microsoft Graph' : 'the Defender XDR API';
+}
+
+/** Retry-After (seconds or HTTP date), else the legacy API's "Next call can be made in N seconds". */
+export function retryAfterMs(header: string | null, body: string, now = Date.now()): number | undefined {
+  if (header) {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+    const date = Date.parse(header);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  const m = /next call can be made in (\d+(?:\.\d+)?) ?(second|minute)/i.exec(body);
+  if (m) return Math.ceil(Number(m[1]) * (m[2]?.toLowerCase() === 'minute' ? 60_000 : 1000));
+  return undefined;
+}
+
+function errorCode(body: string): { code?: string; message?: string } {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } | string; message?: string };
+    if (typeof parsed.error === 'object') return { code: parsed.error?.code, message: parsed.error?.message };
+    return { code: typeof parsed.error === 'string' ? parsed.error : undefined, message: parsed.message };
+  } catch {
+    return {};
+  }
+}
+
+const PERMISSIONS: Record<ApiFlavour, { read: string; write: string }> = {
+  graph: { read: 'SecurityIncident.Read.All', write: 'SecurityIncident.ReadWrite.All' },
+  legacy: { read: 'Incident.Read.All', write: 'Incident.ReadWrite.All' },
+};
+
+export function describeHttpError(req: DefenderRequest, status: number, body: string): DefenderApiError {
+  const { code, message } = errorCode(body);
+  const name = apiName(req.api);
+  const detail = message ? `: ${message.slice(0, 300)}` : '';
+  if (status === 429) return new DefenderApiError(`${name} is throttling tenant ${req.tenantId} (429)${detail}`, status, 'throttled', true);
+  if (status >= 500) return new DefenderApiError(`${name} failed with ${status}${detail}`, status, code ?? 'server_error', true);
+  if (status === 401) {
+    return new DefenderApiError(
+      `${name} rejected the token for tenant ${req.tenantId} (401${code ? ` ${code}` : ''}): check DEFENDER_CLOUD and the API resource settings`,
+      status,
+      code ?? 'unauthorized',
+      false,
+    );
+  }
+  if (status === 403) {
+    const perm = PERMISSIONS[req.api];
+    const needed = req.method === 'GET' ? `${perm.read} (or ${perm.write})` : perm.write;
+    return new DefenderApiError(
+      `${name} refused access in tenant ${req.tenantId} (403): the app needs the application permission ${needed} with admin consent in that tenant${detail}`,
+      status,
+      code ?? 'forbidden',
+      false,
+    );
+  }
+  return new DefenderApiError(`${name} answered ${status}${detail}`, status, code ?? `http_${status}`, false);
+}
