@@ -52,14 +52,19 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
       'credential_unsupported',
     );
   }
-  if (!secrets) throw new RelayAuthError('KEY_VAULT_URL is required for the client secret.', 'keyvault_missing');
+  if (!secrets)
+    throw new RelayAuthError('KEY_VAULT_URL is required for the client secret.', 'keyvault_missing');
   const tokens = new AppTokenProvider({
     clientId: config.clientId,
     endpoints: config.endpoints,
     secrets,
     secretName: config.credential.secretName,
   });
-  const http = new DefenderHttp({ tokens, timeoutMs: config.http.timeoutMs, maxRetries: config.http.maxRetries });
+  const http = new DefenderHttp({
+    tokens,
+    timeoutMs: config.http.timeoutMs,
+    maxRetries: config.http.maxRetries,
+  });
   const source: IncidentSource =
     config.api === 'graph'
       ? new GraphIncidentSource(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl)
@@ -81,6 +86,7 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     source,
     destinations,
     tenantSync,
-    syncAll: (opts = {}) => syncTenants(tenantSync, opts.tenants ?? config.tenants, { ...opts, log: opts.log ?? options.log }),
+    syncAll: (opts = {}) =>
+      syncTenants(tenantSync, opts.tenants ?? config.tenants, { ...opts, log: opts.log ?? options.log }),
   };
 }

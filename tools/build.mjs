@@ -12,6 +12,9 @@ const common = {
   sourcemap: true,
   legalComments: 'none',
   external: ['@azure/functions-core'],
+  // Some bundled ESM packages read import.meta.url, which a CommonJS bundle has not: give them the bundle's.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  inject: ['tools/import-meta-url.js'],
   logLevel: 'warning',
 };
 await build({ ...common, entryPoints: { index: 'src/index.ts' }, outdir: 'dist' });

@@ -17,7 +17,9 @@ if (!command) {
 const { caPath } = ensureSimulatorTls();
 // `.localhost` names resolve to loopback in every Node process below (see simulator/loopback-dns.cjs).
 const dnsShim = require.resolve('./simulator/loopback-dns.cjs');
-const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(dnsShim)}`].filter(Boolean).join(' ');
+const nodeOptions = [process.env.NODE_OPTIONS, `--require ${JSON.stringify(dnsShim)}`]
+  .filter(Boolean)
+  .join(' ');
 const child = spawn(command, args, {
   stdio: 'inherit',
   env: { ...process.env, NODE_EXTRA_CA_CERTS: caPath, NODE_OPTIONS: nodeOptions },

@@ -22,9 +22,16 @@ export interface AppTokenOptions {
 }
 
 /** Hosts MSAL knows itself; any other authority host (a sovereign override, the simulator) is declared. */
-const MICROSOFT_AUTHORITY_HOSTS = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn']);
+const MICROSOFT_AUTHORITY_HOSTS = new Set([
+  'login.microsoftonline.com',
+  'login.microsoftonline.us',
+  'login.chinacloudapi.cn',
+]);
 
-export function msalAuthorityOptions(authorityHost: string, tenantId: string): Pick<Configuration['auth'], 'authority' | 'knownAuthorities'> {
+export function msalAuthorityOptions(
+  authorityHost: string,
+  tenantId: string,
+): Pick<Configuration['auth'], 'authority' | 'knownAuthorities'> {
   const host = new URL(authorityHost).host;
   return {
     authority: `${authorityHost}/${tenantId}`,
@@ -82,7 +89,13 @@ export class AppTokenProvider implements TokenProvider {
             clientSecret: secret,
             ...msalAuthorityOptions(authorityHost, 'organizations'),
           },
-          system: { loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined } },
+          system: {
+            loggerOptions: {
+              logLevel: LogLevel.Error,
+              piiLoggingEnabled: false,
+              loggerCallback: () => undefined,
+            },
+          },
         }),
       };
     }

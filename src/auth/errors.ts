@@ -16,7 +16,8 @@ export class RelayAuthError extends Error {
 
 /** Known AADSTS codes and what the person who deploys the relay can do about them. */
 const AADSTS: Record<number, (ctx: { tenantId: string; clientId: string; resource: string }) => string> = {
-  90002: (c) => `Tenant ${c.tenantId} does not exist in this cloud (AADSTS90002). Check the tenant id and DEFENDER_CLOUD.`,
+  90002: (c) =>
+    `Tenant ${c.tenantId} does not exist in this cloud (AADSTS90002). Check the tenant id and DEFENDER_CLOUD.`,
   700016: (c) =>
     `The app ${c.clientId} is not known in tenant ${c.tenantId} (AADSTS700016): it is not registered there and no admin of that tenant has consented to it. ` +
     'For a customer tenant, send its admin the consent link; for the home tenant, check DEFENDER_CLIENT_ID and DEFENDER_TENANT_ID.',
@@ -33,10 +34,12 @@ const AADSTS: Record<number, (ctx: { tenantId: string; clientId: string; resourc
     `The app ${c.clientId} has no service principal in tenant ${c.tenantId} (AADSTS7000229): an admin of that tenant must consent to it.`,
   700027: (c) =>
     `Entra ID rejected the client assertion of app ${c.clientId} (AADSTS700027): the certificate is not registered on the app or the assertion is malformed.`,
-  700024: () => 'The client assertion is outside its valid time range (AADSTS700024): check the clock and the assertion lifetime.',
+  700024: () =>
+    'The client assertion is outside its valid time range (AADSTS700024): check the clock and the assertion lifetime.',
   70021: (c) =>
     `No federated identity credential on app ${c.clientId} matches the managed identity's token (AADSTS70021). Add one with issuer, subject (the identity's object id) and audience as in docs/deploy.md.`,
-  70011: (c) => `The scope for ${c.resource} is invalid (AADSTS70011). Check DEFENDER_GRAPH_RESOURCE / DEFENDER_LEGACY_RESOURCE.`,
+  70011: (c) =>
+    `The scope for ${c.resource} is invalid (AADSTS70011). Check DEFENDER_GRAPH_RESOURCE / DEFENDER_LEGACY_RESOURCE.`,
   50034: () => 'The user account does not exist in that tenant (AADSTS50034).',
 };
 
@@ -67,7 +70,9 @@ export function describeEntraError(
       `AADSTS${codes[0]}`,
     );
   }
-  const network = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|network|timed? ?out/i.test(`${e?.errorCode} ${e?.message}`);
+  const network = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|network|timed? ?out/i.test(
+    `${e?.errorCode} ${e?.message}`,
+  );
   return new RelayAuthError(
     network
       ? `Entra ID could not be reached for tenant ${ctx.tenantId}: check DEFENDER_AUTHORITY_HOST and the network.`

@@ -51,7 +51,10 @@ export class KeyVaultSecrets implements SecretSource {
     try {
       const secret = await this.client.getSecret(name);
       if (secret.value === undefined || secret.value === '') {
-        throw new RelayAuthError(`Key Vault secret '${name}' in ${this.client.vaultUrl} is empty: store the value in it.`, 'secret_empty');
+        throw new RelayAuthError(
+          `Key Vault secret '${name}' in ${this.client.vaultUrl} is empty: store the value in it.`,
+          'secret_empty',
+        );
       }
       return secret.value;
     } catch (error) {
@@ -82,9 +85,13 @@ export function describeKeyVaultError(error: unknown, name: string, vaultUrl: st
       'keyvault_unauthorized',
     );
   }
-  if (e?.name === 'CredentialUnavailableError' || e?.name === 'AuthenticationRequiredError' || e?.name === 'AuthenticationError') {
+  if (
+    e?.name === 'CredentialUnavailableError' ||
+    e?.name === 'AuthenticationRequiredError' ||
+    e?.name === 'AuthenticationError'
+  ) {
     return new RelayAuthError(
-      'No managed identity token for Key Vault: turn on the Function App\'s managed identity, and if it is user-assigned set MANAGED_IDENTITY_CLIENT_ID to its client id.',
+      "No managed identity token for Key Vault: turn on the Function App's managed identity, and if it is user-assigned set MANAGED_IDENTITY_CLIENT_ID to its client id.",
       'managed_identity_unavailable',
       true,
     );

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 export function readLocalSettings(file: string): Record<string, string> {
   const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed.Values ?? {})) if (v !== null && v !== undefined) out[k] = String(v);
+  for (const [k, v] of Object.entries(parsed.Values ?? {}))
+    if (v !== null && v !== undefined) out[k] = String(v);
   return out;
 }

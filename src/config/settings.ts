@@ -58,7 +58,9 @@ const tableName = z
 const secretName = z
   .string()
   .trim()
-  .regex(/^[0-9a-zA-Z-]{1,127}$/, { message: 'is not a valid Key Vault secret name (letters, digits, hyphens)' });
+  .regex(/^[0-9a-zA-Z-]{1,127}$/, {
+    message: 'is not a valid Key Vault secret name (letters, digits, hyphens)',
+  });
 const ncrontab = z
   .string()
   .trim()
@@ -139,7 +141,8 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   DEFENDER_TENANTS: {
     default: '(the home tenant)',
-    description: 'Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent).',
+    description:
+      'Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent).',
   },
   DEFENDER_CREDENTIAL: {
     default: 'secret',
@@ -148,7 +151,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   DEFENDER_CLIENT_SECRET_NAME: {
     default: 'defender-client-secret',
-    description: 'Name of the Key Vault secret that holds the app registration\'s client secret.',
+    description: "Name of the Key Vault secret that holds the app registration's client secret.",
   },
   DEFENDER_AUTHORITY_HOST: {
     default: '(per cloud) https://login.microsoftonline.com',
@@ -176,11 +179,12 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   KEY_VAULT_URL: {
     description: 'URL of the Key Vault that holds the secrets, e.g. `https://my-relay-kv.vault.azure.net`.',
-    fix: 'Set it to the vault URI shown on the Key Vault\'s overview page (the Bicep in infra/ sets it).',
+    fix: "Set it to the vault URI shown on the Key Vault's overview page (the Bicep in infra/ sets it).",
   },
   MANAGED_IDENTITY_CLIENT_ID: {
     default: '(system-assigned)',
-    description: 'Client ID of the user-assigned managed identity that reads Key Vault; empty for the system-assigned one.',
+    description:
+      'Client ID of the user-assigned managed identity that reads Key Vault; empty for the system-assigned one.',
   },
   SECRET_CACHE_TTL_SECONDS: {
     default: '300',
@@ -206,7 +210,8 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   CLAIM_CHECK_CONTAINER_NAME: {
     default: 'defender-incident-payloads',
-    description: 'Blob container for events over the 64 KiB queue message limit (the message carries a reference).',
+    description:
+      'Blob container for events over the 64 KiB queue message limit (the message carries a reference).',
   },
   STATE_TABLE_NAME: {
     default: 'relaystate',
@@ -218,7 +223,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   SYNC_INITIAL_LOOKBACK_MINUTES: {
     default: '1440',
-    description: 'On a tenant\'s first run, how far back to read incident updates.',
+    description: "On a tenant's first run, how far back to read incident updates.",
   },
   SYNC_OVERLAP_MINUTES: {
     default: '10',
@@ -344,8 +349,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   ] as const;
   const hasConnectionString = input.AzureWebJobsStorage !== undefined;
   const presentUris = storageUris.filter((n) => input[n] !== undefined);
-  if (!hasConnectionString && presentUris.length === 0 && !problems.some((p) => p.setting.startsWith('AzureWebJobsStorage'))) {
-    problems.push({ setting: 'AzureWebJobsStorage', problem: `is not set. ${SETTINGS_DOC.AzureWebJobsStorage.fix}` });
+  if (
+    !hasConnectionString &&
+    presentUris.length === 0 &&
+    !problems.some((p) => p.setting.startsWith('AzureWebJobsStorage'))
+  ) {
+    problems.push({
+      setting: 'AzureWebJobsStorage',
+      problem: `is not set. ${SETTINGS_DOC.AzureWebJobsStorage.fix}`,
+    });
   } else if (!hasConnectionString && presentUris.length < storageUris.length) {
     for (const n of storageUris.filter((u) => input[u] === undefined)) {
       problems.push({
@@ -356,7 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     }
   }
   const credential = s?.DEFENDER_CREDENTIAL ?? 'secret';
-  if (credential !== 'federated' && input.KEY_VAULT_URL === undefined && !problems.some((p) => p.setting === 'KEY_VAULT_URL')) {
+  if (
+    credential !== 'federated' &&
+    input.KEY_VAULT_URL === undefined &&
+    !problems.some((p) => p.setting === 'KEY_VAULT_URL')
+  ) {
     problems.push({
       setting: 'KEY_VAULT_URL',
       problem: `is required when DEFENDER_CREDENTIAL is "${credential}" (the ${credential} is read from Key Vault). ${SETTINGS_DOC.KEY_VAULT_URL.fix}`,
@@ -383,7 +399,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     federationAudience: base.federationAudience,
     portalUrl: trimSlash(s.DEFENDER_PORTAL_URL ?? base.portalUrl),
   };
-  const tenants = s.DEFENDER_TENANTS && s.DEFENDER_TENANTS.length > 0 ? s.DEFENDER_TENANTS : [s.DEFENDER_TENANT_ID];
+  const tenants =
+    s.DEFENDER_TENANTS && s.DEFENDER_TENANTS.length > 0 ? s.DEFENDER_TENANTS : [s.DEFENDER_TENANT_ID];
   return {
     cloud: s.DEFENDER_CLOUD,
     api: s.DEFENDER_API,

@@ -63,8 +63,11 @@ export class DefenderHttp {
       this.spend(req);
       let waitMs: number | undefined;
       let failure: DefenderApiError;
+      if (this.options.limiter) await this.options.limiter(req.tenantId, req.api);
+      // Token errors (consent, secrets, Key Vault) carry their own message and go up as they are.
+      const token = await this.options.tokens.getToken(req.tenantId, req.api);
       try {
-        const response = await this.send(req);
+        const response = await this.send(req, token);
         if (response.ok) {
           const text = await response.text();
           try {
@@ -112,15 +115,15 @@ export class DefenderHttp {
   private spend(req: DefenderRequest): void {
     const b = req.budget;
     if (!b) return;
-    if (b.callsLeft <= 0) throw new BudgetExhaustedError('stopping: the run used its call budget (SYNC_MAX_API_CALLS_PER_RUN)');
-    if (this.now() >= b.deadline) throw new BudgetExhaustedError('stopping: the run used its time budget (SYNC_MAX_RUN_SECONDS)');
+    if (b.callsLeft <= 0)
+      throw new BudgetExhaustedError('stopping: the run used its call budget (SYNC_MAX_API_CALLS_PER_RUN)');
+    if (this.now() >= b.deadline)
+      throw new BudgetExhaustedError('stopping: the run used its time budget (SYNC_MAX_RUN_SECONDS)');
     b.callsLeft--;
     b.callsMade++;
   }
 
-  private async send(req: DefenderRequest): Promise<Response> {
-    if (this.options.limiter) await this.options.limiter(req.tenantId, req.api);
-    const token = await this.options.tokens.getToken(req.tenantId, req.api);
+  private send(req: DefenderRequest, token: string): Promise<Response> {
     return fetch(req.url, {
       method: req.method,
       headers: {
@@ -154,7 +157,10 @@ export function retryAfterMs(header: string | null, body: string, now = Date.now
 
 function errorCode(body: string): { code?: string; message?: string } {
   try {
-    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } | string; message?: string };
+    const parsed = JSON.parse(body) as {
+      error?: { code?: string; message?: string } | string;
+      message?: string;
+    };
     if (typeof parsed.error === 'object') return { code: parsed.error?.code, message: parsed.error?.message };
     return { code: typeof parsed.error === 'string' ? parsed.error : undefined, message: parsed.message };
   } catch {
@@ -171,8 +177,20 @@ export function describeHttpError(req: DefenderRequest, status: number, body: st
   const { code, message } = errorCode(body);
   const name = apiName(req.api);
   const detail = message ? `: ${message.slice(0, 300)}` : '';
-  if (status === 429) return new DefenderApiError(`${name} is throttling tenant ${req.tenantId} (429)${detail}`, status, 'throttled', true);
-  if (status >= 500) return new DefenderApiError(`${name} failed with ${status}${detail}`, status, code ?? 'server_error', true);
+  if (status === 429)
+    return new DefenderApiError(
+      `${name} is throttling tenant ${req.tenantId} (429)${detail}`,
+      status,
+      'throttled',
+      true,
+    );
+  if (status >= 500)
+    return new DefenderApiError(
+      `${name} failed with ${status}${detail}`,
+      status,
+      code ?? 'server_error',
+      true,
+    );
   if (status === 401) {
     return new DefenderApiError(
       `${name} rejected the token for tenant ${req.tenantId} (401${code ? ` ${code}` : ''}): check DEFENDER_CLOUD and the API resource settings`,

@@ -31,9 +31,19 @@ interface ODataPage {
   '@odata.nextLink'?: unknown;
 }
 
-function readPage(body: ODataPage, api: ApiFlavour, tenantId: string, portalUrl: string): IncidentPage & { count: number } {
+function readPage(
+  body: ODataPage,
+  api: ApiFlavour,
+  tenantId: string,
+  portalUrl: string,
+): IncidentPage & { count: number } {
   if (!Array.isArray(body.value)) {
-    throw new DefenderApiError(`${api === 'graph' ? 'Microsoft Graph' : 'the Defender XDR API'} answered without a "value" array`, 200, 'malformed_response', true);
+    throw new DefenderApiError(
+      `${api === 'graph' ? 'Microsoft Graph' : 'the Defender XDR API'} answered without a "value" array`,
+      200,
+      'malformed_response',
+      true,
+    );
   }
   const page: IncidentPage & { count: number } = { incidents: [], malformed: [], count: body.value.length };
   for (const item of body.value) {
@@ -55,7 +65,12 @@ function sameOriginNextLink(next: unknown, base: string): string | undefined {
   if (typeof next !== 'string' || next === '') return undefined;
   const url = new URL(next, base);
   if (url.origin !== new URL(base).origin) {
-    throw new DefenderApiError(`refusing to follow @odata.nextLink to another origin (${url.origin})`, 200, 'foreign_next_link', false);
+    throw new DefenderApiError(
+      `refusing to follow @odata.nextLink to another origin (${url.origin})`,
+      200,
+      'foreign_next_link',
+      false,
+    );
   }
   return url.toString();
 }
@@ -71,7 +86,12 @@ export class GraphIncidentSource implements IncidentSource {
     private readonly pageSize = GRAPH_PAGE_SIZE,
   ) {}
 
-  async *pages(tenantId: string, since: string, budget?: RunBudget, until?: string): AsyncGenerator<IncidentPage> {
+  async *pages(
+    tenantId: string,
+    since: string,
+    budget?: RunBudget,
+    until?: string,
+  ): AsyncGenerator<IncidentPage> {
     const filter = [`lastUpdateDateTime ge ${canonicalTimestamp(since)}`];
     if (until) filter.push(`lastUpdateDateTime lt ${canonicalTimestamp(until)}`);
     const query = new URLSearchParams({
@@ -80,9 +100,16 @@ export class GraphIncidentSource implements IncidentSource {
       $top: String(this.pageSize),
       $expand: 'alerts',
     });
-    let url: string | undefined = `${this.baseUrl}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`;
+    let url: string | undefined =
+      `${this.baseUrl}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`;
     while (url) {
-      const body: ODataPage = await this.http.json<ODataPage>({ tenantId, api: 'graph', method: 'GET', url, budget });
+      const body: ODataPage = await this.http.json<ODataPage>({
+        tenantId,
+        api: 'graph',
+        method: 'GET',
+        url,
+        budget,
+      });
       const page = readPage(body, 'graph', tenantId, this.portalUrl);
       url = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
       yield { incidents: page.incidents, malformed: page.malformed };
@@ -101,7 +128,12 @@ export class LegacyIncidentSource implements IncidentSource {
     private readonly pageSize = LEGACY_PAGE_SIZE,
   ) {}
 
-  async *pages(tenantId: string, since: string, budget?: RunBudget, until?: string): AsyncGenerator<IncidentPage> {
+  async *pages(
+    tenantId: string,
+    since: string,
+    budget?: RunBudget,
+    until?: string,
+  ): AsyncGenerator<IncidentPage> {
     const filter = [`lastUpdateTime ge ${canonicalTimestamp(since)}`];
     if (until) filter.push(`lastUpdateTime lt ${canonicalTimestamp(until)}`);
     let skip = 0;
@@ -126,7 +158,11 @@ export class LegacyIncidentSource implements IncidentSource {
   }
 
   private url(filter: string[], skip: number): string {
-    const query = new URLSearchParams({ $filter: filter.join(' and '), $top: String(this.pageSize), $skip: String(skip) });
+    const query = new URLSearchParams({
+      $filter: filter.join(' and '),
+      $top: String(this.pageSize),
+      $skip: String(skip),
+    });
     return `${this.baseUrl}/api/incidents?${query.toString().replace(/\+/g, '%20')}`;
   }
 }

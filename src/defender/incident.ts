@@ -55,7 +55,13 @@ const STATUSES: Record<string, Status> = {
   awaitingaction: 'awaitingAction',
 };
 
-export const SEVERITY_RANK: Record<Severity, number> = { unknown: 0, informational: 1, low: 2, medium: 3, high: 4 };
+export const SEVERITY_RANK: Record<Severity, number> = {
+  unknown: 0,
+  informational: 1,
+  low: 2,
+  medium: 3,
+  high: 4,
+};
 
 function str(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
@@ -88,7 +94,8 @@ export function readIncident(
   const id = api === 'graph' ? raw.id : raw.incidentId;
   const incidentId = typeof id === 'number' ? String(id) : str(id);
   const lastUpdate = str(api === 'graph' ? raw.lastUpdateDateTime : raw.lastUpdateTime);
-  if (!incidentId) throw new MalformedIncidentError(`incident without ${api === 'graph' ? 'id' : 'incidentId'}`);
+  if (!incidentId)
+    throw new MalformedIncidentError(`incident without ${api === 'graph' ? 'id' : 'incidentId'}`);
   if (!lastUpdate) throw new MalformedIncidentError(`incident ${incidentId} without a last-update time`);
   let key: string;
   try {
@@ -113,7 +120,8 @@ export function readIncident(
     determination: camel(raw.determination),
     lastUpdate,
     createdAt: str(api === 'graph' ? raw.createdDateTime : raw.createdTime),
-    redirectIncidentId: redirect === null || redirect === undefined || redirect === '' ? null : String(redirect),
+    redirectIncidentId:
+      redirect === null || redirect === undefined || redirect === '' ? null : String(redirect),
     alertCount: alerts.length,
     tags,
     detectionSources: [

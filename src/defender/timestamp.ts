@@ -14,7 +14,8 @@ export function toTicks(value: string): bigint {
   if (!m) throw new InvalidTimestampError(`not an ISO 8601 timestamp: ${JSON.stringify(value).slice(0, 60)}`);
   const [, whole, fraction = '', zone] = m;
   const seconds = Date.parse(`${whole}${zone === 'Z' ? 'Z' : zone}`);
-  if (Number.isNaN(seconds)) throw new InvalidTimestampError(`not a valid date: ${JSON.stringify(value).slice(0, 60)}`);
+  if (Number.isNaN(seconds))
+    throw new InvalidTimestampError(`not a valid date: ${JSON.stringify(value).slice(0, 60)}`);
   const sub = BigInt((fraction + '0000000').slice(0, 7));
   return (BigInt(seconds) / 1000n) * 10_000_000n + sub;
 }

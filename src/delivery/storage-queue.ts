@@ -65,7 +65,9 @@ export class StorageQueueDestination implements Destination {
     const blobName = blobNameFor(event);
     const blob = this.container.getBlockBlobClient(blobName);
     const body = Buffer.from(text, 'utf8');
-    await blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/cloudevents+json' } });
+    await blob.upload(body, body.length, {
+      blobHTTPHeaders: { blobContentType: 'application/cloudevents+json' },
+    });
     const claimCheck: ClaimCheck = {
       container: this.container.containerName,
       blobName,

@@ -15,11 +15,15 @@ export interface StorageClients {
   table(name: string): TableClient;
 }
 
-export function createStorageClients(config: StorageConfig, credential: () => TokenCredential): StorageClients {
+export function createStorageClients(
+  config: StorageConfig,
+  credential: () => TokenCredential,
+): StorageClients {
   if (config.connectionString) {
     const cs = config.connectionString;
     // Azurite answers over plain http; the SDKs accept it only when told so.
-    const allowInsecureConnection = /(^|;)\s*(DefaultEndpointsProtocol=http|UseDevelopmentStorage=true)\s*(;|$)/i.test(cs);
+    const allowInsecureConnection =
+      /(^|;)\s*(DefaultEndpointsProtocol=http|UseDevelopmentStorage=true)\s*(;|$)/i.test(cs);
     return {
       queues: QueueServiceClient.fromConnectionString(cs),
       blobs: BlobServiceClient.fromConnectionString(cs),

@@ -90,7 +90,10 @@ export class TableStateStore implements StateStore {
     );
   }
 
-  async recordRun(tenantId: string, run: { outcome: string; error?: string; delivered: number }): Promise<void> {
+  async recordRun(
+    tenantId: string,
+    run: { outcome: string; error?: string; delivered: number },
+  ): Promise<void> {
     await this.ensure();
     const now = new Date().toISOString();
     await this.table.upsertEntity(
@@ -139,7 +142,11 @@ export class TableStateStore implements StateStore {
       await this.table.submitTransaction(
         all
           .slice(i, i + 100)
-          .map(([rowKey, row]) => ['upsert', { partitionKey: tenantId, rowKey, ...row, deliveredAt }, 'Replace']),
+          .map(([rowKey, row]) => [
+            'upsert',
+            { partitionKey: tenantId, rowKey, ...row, deliveredAt },
+            'Replace',
+          ]),
       );
     }
   }

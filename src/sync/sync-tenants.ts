@@ -84,5 +84,6 @@ export function reportMetrics(log: Logger, r: TenantSyncResult): void {
     durationMs: r.durationMs,
     outcome: r.outcome,
   });
-  if (r.delivered > 0) emitMetric(log, 'relay.delivery', { tenantId: r.tenantId, destination: 'queue', count: r.delivered });
+  if (r.delivered > 0)
+    emitMetric(log, 'relay.delivery', { tenantId: r.tenantId, destination: 'queue', count: r.delivered });
 }

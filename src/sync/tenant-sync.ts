@@ -124,7 +124,8 @@ export class TenantSync {
       for await (const page of source.pages(tenantId, from, budget)) {
         result.fetched += page.incidents.length;
         result.malformed += page.malformed.length;
-        for (const reason of page.malformed) this.deps.log?.(`tenant ${tenantId}: skipped an unreadable incident (${reason})`);
+        for (const reason of page.malformed)
+          this.deps.log?.(`tenant ${tenantId}: skipped an unreadable incident (${reason})`);
         const fresh: IncidentVersion[] = [];
         for (const version of page.incidents) {
           const ticks = toTicks(version.header.lastUpdate);
@@ -133,7 +134,10 @@ export class TenantSync {
             const older = earlier < ticks ? earlier : ticks;
             if (movedFloor === undefined || older < movedFloor) movedFloor = older;
           }
-          seenVersion.set(version.header.incidentId, earlier !== undefined && earlier > ticks ? earlier : ticks);
+          seenVersion.set(
+            version.header.incidentId,
+            earlier !== undefined && earlier > ticks ? earlier : ticks,
+          );
           if (maxSeen === undefined || ticks > maxSeen) maxSeen = ticks;
           if (delivered.has(version.versionKey)) {
             result.suppressed++;
@@ -178,14 +182,20 @@ export class TenantSync {
     if (result.outcome !== 'failed' && result.checkpoint) {
       // Records older than the next run's window can never suppress anything again.
       const horizon = toTicks(result.checkpoint) - msToTicks(settings.overlapMs) - msToTicks(60 * 60_000);
-      await state.pruneDelivered(tenantId, horizon).catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
+      await state
+        .pruneDelivered(tenantId, horizon)
+        .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
     }
     await state.recordRun(tenantId, {
       outcome: result.outcome,
       error: result.outcome === 'failed' ? result.error : undefined,
       delivered: result.delivered,
     });
-    if (result.checkpoint) result.lagSeconds = Math.max(0, Math.round((this.now() - Number(toTicks(result.checkpoint) / 10_000n)) / 1000));
+    if (result.checkpoint)
+      result.lagSeconds = Math.max(
+        0,
+        Math.round((this.now() - Number(toTicks(result.checkpoint) / 10_000n)) / 1000),
+      );
     result.durationMs = this.now() - started;
     return result;
   }

@@ -7,7 +7,9 @@ declare global {
 
 export default async function globalSetup(): Promise<void> {
   if (!process.env.NODE_EXTRA_CA_CERTS) {
-    throw new Error('Run the suite with `npm test`: it trusts the simulator CA (tools/with-simulator-ca.mjs).');
+    throw new Error(
+      'Run the suite with `npm test`: it trusts the simulator CA (tools/with-simulator-ca.mjs).',
+    );
   }
   const azurite = await startAzurite();
   globalThis.__AZURITE__ = azurite;

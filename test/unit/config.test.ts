@@ -46,7 +46,9 @@ describe('loadConfig', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(/3 app settings are wrong/);
-    expect(message).toMatch(/DEFENDER_CLIENT_ID: is required but not set\. Set it to the "Application \(client\) ID"/);
+    expect(message).toMatch(
+      /DEFENDER_CLIENT_ID: is required but not set\. Set it to the "Application \(client\) ID"/,
+    );
     expect(message).toMatch(/DEFENDER_GRAPH_BASE_URL: is not an absolute https:\/\/ URL/);
     expect(message).toMatch(/INCIDENTS_QUEUE_NAME: holds an unresolved Key Vault reference/);
     // The value itself (which could be sensitive) is not echoed.
@@ -54,8 +56,17 @@ describe('loadConfig', () => {
   });
 
   test('bad enum, number and GUID values are named with what is allowed', () => {
-    const problems = problemsOf({ ...base, DEFENDER_API: 'rest', SYNC_OVERLAP_MINUTES: 'ten', DEFENDER_TENANTS: `${TENANT},nope` });
-    expect(problems.map((p) => p.setting).sort()).toEqual(['DEFENDER_API', 'DEFENDER_TENANTS', 'SYNC_OVERLAP_MINUTES']);
+    const problems = problemsOf({
+      ...base,
+      DEFENDER_API: 'rest',
+      SYNC_OVERLAP_MINUTES: 'ten',
+      DEFENDER_TENANTS: `${TENANT},nope`,
+    });
+    expect(problems.map((p) => p.setting).sort()).toEqual([
+      'DEFENDER_API',
+      'DEFENDER_TENANTS',
+      'SYNC_OVERLAP_MINUTES',
+    ]);
     expect(problems.find((p) => p.setting === 'DEFENDER_API')?.problem).toMatch(/"graph", "legacy"/);
     expect(problems.find((p) => p.setting === 'SYNC_OVERLAP_MINUTES')?.problem).toMatch(/whole number/);
   });
@@ -63,7 +74,10 @@ describe('loadConfig', () => {
   test('storage must be a connection string or all three identity-based service URIs', () => {
     const { AzureWebJobsStorage: _omit, ...noStorage } = base;
     expect(problemsOf(noStorage).map((p) => p.setting)).toEqual(['AzureWebJobsStorage']);
-    const partial = problemsOf({ ...noStorage, AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net' });
+    const partial = problemsOf({
+      ...noStorage,
+      AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
+    });
     expect(partial.map((p) => p.setting).sort()).toEqual([
       'AzureWebJobsStorage__blobServiceUri',
       'AzureWebJobsStorage__tableServiceUri',
@@ -95,7 +109,11 @@ describe('loadConfig', () => {
       federationAudience: 'api://AzureADTokenExchangeUSGov',
       portalUrl: 'https://security.microsoft.us',
     });
-    const overridden = loadConfig({ ...base, DEFENDER_CLOUD: 'dod', DEFENDER_GRAPH_BASE_URL: 'https://127.0.0.1:8443/graph/' });
+    const overridden = loadConfig({
+      ...base,
+      DEFENDER_CLOUD: 'dod',
+      DEFENDER_GRAPH_BASE_URL: 'https://127.0.0.1:8443/graph/',
+    });
     expect(overridden.endpoints.graphBaseUrl).toBe('https://127.0.0.1:8443/graph');
     expect(overridden.endpoints.legacyBaseUrl).toBe('https://api-gov.security.microsoft.us');
   });

@@ -34,7 +34,13 @@ describe("reading Microsoft's documented responses", () => {
 
   test('Graph enums in PascalCase (the other documented example) read the same', () => {
     const [raw] = readFixture('graph-list-incidents-expand-alerts.json').value;
-    const pascal = { ...raw, status: 'Active', severity: 'Medium', classification: 'TruePositive', customTags: ['X'] };
+    const pascal = {
+      ...raw,
+      status: 'Active',
+      severity: 'Medium',
+      classification: 'TruePositive',
+      customTags: ['X'],
+    };
     const v = readIncident(pascal, 'graph', TENANT, PORTAL);
     expect(v.header.status).toBe('active');
     expect(v.header.severity).toBe('medium');
@@ -61,14 +67,19 @@ describe("reading Microsoft's documented responses", () => {
     // mdatpDeviceId (not the documented DeviceId) survives untouched in the original.
     const alerts = second!.raw.alerts as { devices: { mdatpDeviceId: string }[] }[];
     expect(alerts[0]!.devices[0]!.mdatpDeviceId).toBe('24c222b0b60fe148eeece49ac83910cc6a7ef491');
-    for (const v of [first!, second!]) expectValidIncidentEvent(JSON.parse(JSON.stringify(toIncidentEvent(v))));
+    for (const v of [first!, second!])
+      expectValidIncidentEvent(JSON.parse(JSON.stringify(toIncidentEvent(v))));
   });
 
   test('an incident without an id or a last-update time is refused by name', () => {
-    expect(() => readIncident({ lastUpdateDateTime: '2021-01-01T00:00:00Z' }, 'graph', TENANT, PORTAL)).toThrow(
-      MalformedIncidentError,
+    expect(() =>
+      readIncident({ lastUpdateDateTime: '2021-01-01T00:00:00Z' }, 'graph', TENANT, PORTAL),
+    ).toThrow(MalformedIncidentError);
+    expect(() => readIncident({ incidentId: 5 }, 'legacy', TENANT, PORTAL)).toThrow(
+      /without a last-update time/,
     );
-    expect(() => readIncident({ incidentId: 5 }, 'legacy', TENANT, PORTAL)).toThrow(/without a last-update time/);
-    expect(() => readIncident({ incidentId: 5, lastUpdateTime: 'soon' }, 'legacy', TENANT, PORTAL)).toThrow(/not an ISO/);
+    expect(() => readIncident({ incidentId: 5, lastUpdateTime: 'soon' }, 'legacy', TENANT, PORTAL)).toThrow(
+      /not an ISO/,
+    );
   });
 });

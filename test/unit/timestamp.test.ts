@@ -1,4 +1,10 @@
-import { canonicalTimestamp, compareTimestamps, InvalidTimestampError, ticksToIso, toTicks } from '../../src/defender/timestamp';
+import {
+  canonicalTimestamp,
+  compareTimestamps,
+  InvalidTimestampError,
+  ticksToIso,
+  toTicks,
+} from '../../src/defender/timestamp';
 
 describe('Defender timestamps', () => {
   test('keep all seven fractional digits that a Date would drop', () => {

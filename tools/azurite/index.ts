@@ -89,8 +89,13 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
   });
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode}: ${stderr.trim()}`);
-    const ready = await Promise.all([canConnect(ports.blob), canConnect(ports.queue), canConnect(ports.table)]);
+    if (child.exitCode !== null)
+      throw new Error(`Azurite exited with code ${child.exitCode}: ${stderr.trim()}`);
+    const ready = await Promise.all([
+      canConnect(ports.blob),
+      canConnect(ports.queue),
+      canConnect(ports.table),
+    ]);
     if (ready.every(Boolean)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

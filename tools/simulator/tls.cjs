@@ -17,7 +17,10 @@ function makeCert(subjectCn, issuer, issuerKey, isCa, keys) {
   cert.serialNumber = '01' + forge.util.bytesToHex(forge.random.getBytesSync(8));
   cert.validity.notBefore = new Date(Date.now() - 24 * 3600 * 1000);
   cert.validity.notAfter = new Date(Date.now() + 5 * 365 * 24 * 3600 * 1000);
-  const subject = [{ name: 'commonName', value: subjectCn }, { name: 'organizationName', value: 'Defender Relay simulator' }];
+  const subject = [
+    { name: 'commonName', value: subjectCn },
+    { name: 'organizationName', value: 'Defender Relay simulator' },
+  ];
   cert.setSubject(subject);
   cert.setIssuer(issuer ?? subject);
   const extensions = isCa

@@ -1,0 +1,350 @@
+// Defender Relay: everything it runs on, with least privilege. Deploy with `azd up` (see docs/deploy.md)
+// or `az deployment sub create -l <region> -f infra/main.bicep -p environmentName=<name> defenderClientId=<app id>`.
+//
+// Local modules only (no public registry): compiles offline. Compile and lint: bash tools/bicep/check.sh
+
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------------
+// Deployment
+// ---------------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(48)
+@description('Name of the environment (azd: AZURE_ENV_NAME). Names every resource and the resource group.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region of every resource (a region that offers Flex Consumption).')
+param location string
+
+@description('Resource group to create or update. Empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Optional: object id of the person or pipeline deploying (azd: AZURE_PRINCIPAL_ID). Gets Key Vault Secrets Officer so it can put the secrets in.')
+param deployerPrincipalId string = ''
+
+@description('Memory of one Function App instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound of Function App instances.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Node.js version the Functions runtime runs.')
+@allowed([
+  '20'
+  '22'
+])
+param nodeVersion string = '22'
+
+@description('Optional e-mail address that alerts are sent to. Empty: alerts show in the portal only.')
+param alertEmail string = ''
+
+@description('Alert when a tenant\'s sync lag exceeds this many seconds.')
+param tenantLagThresholdSeconds int = 1800
+
+@description('Alert when a tenant fails more than this many syncs in 30 minutes.')
+param syncFailureThreshold int = 2
+
+// ---------------------------------------------------------------------------------------------------
+// The relay's settings (src/config/settings.ts). Empty string = the relay's own default.
+// Secret VALUES are never parameters: only the NAMES of the Key Vault secrets are.
+// ---------------------------------------------------------------------------------------------------
+
+@description('DEFENDER_CLOUD: public, gcc, gcchigh or dod.')
+@allowed([
+  'public'
+  'gcc'
+  'gcchigh'
+  'dod'
+])
+param defenderCloud string = 'public'
+
+@description('DEFENDER_API: graph (Microsoft Graph security API) or legacy (api.security.microsoft.com).')
+@allowed([
+  'graph'
+  'legacy'
+])
+param defenderApi string = 'graph'
+
+@description('DEFENDER_TENANT_ID: directory (tenant) id of the app registration. Default: the tenant deployed to.')
+param defenderTenantId string = tenant().tenantId
+
+@description('DEFENDER_CLIENT_ID: application (client) id of the app registration that holds the Defender permissions.')
+@minLength(36)
+@maxLength(36)
+param defenderClientId string
+
+@description('DEFENDER_TENANTS: comma-separated tenant ids to sync (MSSP: the consented customer tenants). Empty: the home tenant.')
+param defenderTenants string = ''
+
+@description('DEFENDER_CREDENTIAL: secret (client secret in Key Vault), certificate (in Key Vault) or federated (this deployment\'s managed identity, no stored secret).')
+@allowed([
+  'secret'
+  'certificate'
+  'federated'
+])
+param defenderCredential string = 'secret'
+
+@description('DEFENDER_CLIENT_SECRET_NAME: NAME of the Key Vault secret holding the client secret or certificate (the value is set with az keyvault secret set).')
+param defenderClientSecretName string = 'defender-client-secret'
+
+@description('DEFENDER_AUTHORITY_HOST: Entra ID authority host. Empty: per cloud.')
+param defenderAuthorityHost string = ''
+
+@description('DEFENDER_GRAPH_BASE_URL: Microsoft Graph base URL. Empty: per cloud.')
+param defenderGraphBaseUrl string = ''
+
+@description('DEFENDER_LEGACY_BASE_URL: legacy Defender XDR API base URL. Empty: per cloud.')
+param defenderLegacyBaseUrl string = ''
+
+@description('DEFENDER_GRAPH_RESOURCE: audience of Graph tokens. Empty: per cloud.')
+param defenderGraphResource string = ''
+
+@description('DEFENDER_LEGACY_RESOURCE: audience of legacy Defender API tokens. Empty: per cloud.')
+param defenderLegacyResource string = ''
+
+@description('DEFENDER_PORTAL_URL: Defender portal for incident links. Empty: per cloud.')
+param defenderPortalUrl string = ''
+
+@description('SECRET_CACHE_TTL_SECONDS: how long a secret read from Key Vault is reused.')
+param secretCacheTtlSeconds int = 300
+
+@description('INCIDENTS_QUEUE_NAME: queue receiving one CloudEvents message per incident version.')
+param incidentsQueueName string = 'defender-incidents'
+
+@description('CLAIM_CHECK_CONTAINER_NAME: blob container for events over the 64 KiB queue limit.')
+param claimCheckContainerName string = 'defender-incident-payloads'
+
+@description('STATE_TABLE_NAME: table of per-tenant checkpoints and delivered versions.')
+param stateTableName string = 'relaystate'
+
+@description('SYNC_SCHEDULE: NCRONTAB schedule of the sync timer.')
+param syncSchedule string = '0 */5 * * * *'
+
+@description('SYNC_INITIAL_LOOKBACK_MINUTES: first-run look-back.')
+param syncInitialLookbackMinutes int = 1440
+
+@description('SYNC_OVERLAP_MINUTES: window re-read before the checkpoint.')
+param syncOverlapMinutes int = 10
+
+@description('SYNC_MAX_API_CALLS_PER_RUN: per-tenant call budget of one run.')
+param syncMaxApiCallsPerRun int = 500
+
+@description('SYNC_MAX_RUN_SECONDS: per-tenant time budget of one run.')
+param syncMaxRunSeconds int = 240
+
+@description('DEFENDER_REQUEST_TIMEOUT_SECONDS: timeout of one Defender API request.')
+param defenderRequestTimeoutSeconds int = 60
+
+@description('DEFENDER_MAX_RETRIES: retries of a throttled, failed or timed-out Defender request.')
+param defenderMaxRetries int = 4
+
+// ---------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------
+
+var tags = {
+  'azd-env-name': environmentName
+  application: 'defender-relay'
+}
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var rgName = empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+var appName = 'func-relay-${token}'
+var deploymentContainerName = 'app-package-${take(token, 12)}'
+
+// Storage the relay uses: the queues and their -poison queues, the tables, the containers.
+var relayQueues = [
+  incidentsQueueName
+  'relay-sync-jobs'
+  'relay-webhook-outbox'
+]
+var queueNames = flatten(map(relayQueues, q => [q, '${q}-poison']))
+var tableNames = [
+  stateTableName
+  'relaytenants'
+  'relayinbound'
+]
+var containerNames = [
+  claimCheckContainerName
+  'relay-leases'
+  deploymentContainerName
+]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  scope: rg
+  name: 'identity'
+  params: {
+    name: 'id-relay-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  scope: rg
+  name: 'storage'
+  params: {
+    name: 'strelay${take(token, 17)}'
+    location: location
+    tags: tags
+    queueNames: queueNames
+    tableNames: tableNames
+    containerNames: containerNames
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  scope: rg
+  name: 'keyvault'
+  params: {
+    name: 'kv-relay-${take(token, 14)}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: rg
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: 'log-relay-${token}'
+    appInsightsName: 'appi-relay-${token}'
+    location: location
+    tags: tags
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  scope: rg
+  name: 'roles'
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: vault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
+    deployerPrincipalId: deployerPrincipalId
+  }
+}
+
+// Every setting of src/config/settings.ts (SETTINGS_DOC), test/unit/infra.test.ts checks that none is
+// missing. AzureWebJobsStorage (a connection string, for local runs) is replaced by the identity-based
+// AzureWebJobsStorage__* settings. No secret is an app setting: the relay reads them from KEY_VAULT_URL.
+var appSettings = {
+  // Functions host: identity-based storage and Entra-authenticated Application Insights.
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  // Defender and Entra ID.
+  DEFENDER_CLOUD: defenderCloud
+  DEFENDER_API: defenderApi
+  DEFENDER_TENANT_ID: defenderTenantId
+  DEFENDER_CLIENT_ID: defenderClientId
+  DEFENDER_TENANTS: defenderTenants
+  DEFENDER_CREDENTIAL: defenderCredential
+  DEFENDER_CLIENT_SECRET_NAME: defenderClientSecretName
+  DEFENDER_AUTHORITY_HOST: defenderAuthorityHost
+  DEFENDER_GRAPH_BASE_URL: defenderGraphBaseUrl
+  DEFENDER_LEGACY_BASE_URL: defenderLegacyBaseUrl
+  DEFENDER_GRAPH_RESOURCE: defenderGraphResource
+  DEFENDER_LEGACY_RESOURCE: defenderLegacyResource
+  DEFENDER_PORTAL_URL: defenderPortalUrl
+  DEFENDER_REQUEST_TIMEOUT_SECONDS: string(defenderRequestTimeoutSeconds)
+  DEFENDER_MAX_RETRIES: string(defenderMaxRetries)
+  // Secrets: where they are, never what they are.
+  KEY_VAULT_URL: vault.outputs.uri
+  MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
+  SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
+  // Storage names.
+  INCIDENTS_QUEUE_NAME: incidentsQueueName
+  CLAIM_CHECK_CONTAINER_NAME: claimCheckContainerName
+  STATE_TABLE_NAME: stateTableName
+  // Sync.
+  SYNC_SCHEDULE: syncSchedule
+  SYNC_INITIAL_LOOKBACK_MINUTES: string(syncInitialLookbackMinutes)
+  SYNC_OVERLAP_MINUTES: string(syncOverlapMinutes)
+  SYNC_MAX_API_CALLS_PER_RUN: string(syncMaxApiCallsPerRun)
+  SYNC_MAX_RUN_SECONDS: string(syncMaxRunSeconds)
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  scope: rg
+  name: 'functionapp'
+  params: {
+    name: appName
+    planName: 'plan-relay-${token}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    blobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    nodeVersion: nodeVersion
+    appSettings: appSettings
+  }
+  // The host starts as soon as the app exists: its identity must already hold its roles.
+  dependsOn: [
+    roles
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: rg
+  name: 'alerts'
+  params: {
+    namePrefix: 'relay-${token}'
+    location: location
+    tags: tags
+    appInsightsId: monitoring.outputs.appInsightsId
+    alertEmail: alertEmail
+    tenantLagThresholdSeconds: tenantLagThresholdSeconds
+    syncFailureThreshold: syncFailureThreshold
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  scope: rg
+  name: 'workbook'
+  params: {
+    displayName: 'Defender Relay (${environmentName})'
+    location: location
+    tags: tags
+    appInsightsName: monitoring.outputs.appInsightsName
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs (azd stores them in the environment: `azd env get-values`)
+// ---------------------------------------------------------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+@description('Client id of the relay\'s user-assigned identity (MANAGED_IDENTITY_CLIENT_ID).')
+output RELAY_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+@description('Principal (object) id of the identity: the subject of the federated credential on the app registration.')
+output RELAY_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output AZURE_KEY_VAULT_URI string = vault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName

@@ -1,0 +1,87 @@
+/**
+ * The `defender-relay` command as a user runs it: a child process reading settings from its environment,
+ * against the simulator and Azurite.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { startSimulator, type Simulator } from '../../tools/simulator';
+import { identityEnv } from '../../tools/simulator/app-settings';
+import { startWorld, type World } from '../helpers/world';
+
+const BIN = path.resolve(__dirname, '../../bin/defender-relay.cjs');
+
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+let sim: Simulator;
+let world: World;
+beforeAll(async () => {
+  sim = await startSimulator();
+  world = await startWorld({ sim });
+});
+afterAll(async () => {
+  await sim.stop();
+});
+
+function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...world.env,
+    ...identityEnv(sim),
+    ...extra,
+  };
+}
+
+test('sync --json prints one summary object and exits 0', async () => {
+  world.sim.incidents.seed(world.tenantId, 7);
+  const { code, stdout, stderr } = await runCli(['sync', '--json'], cliEnv());
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  const lines = stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  const summary = JSON.parse(lines[0]!);
+  expect(summary).toMatchObject({ tenants: 1, incidentsFetched: 7, incidentsDelivered: 7, errors: [] });
+  expect(summary.apiCalls).toBeGreaterThanOrEqual(1);
+  expect(typeof summary.durationMs).toBe('number');
+  expect(await world.drainQueue()).toHaveLength(7);
+});
+
+test('a failing tenant makes the exit status non-zero and is named in the summary', async () => {
+  const other = sim.addTenant();
+  // The app has no consent in `other`: Entra ID refuses the token.
+  const { code, stdout } = await runCli(
+    ['sync', '--json'],
+    cliEnv({ DEFENDER_TENANTS: `${world.tenantId},${other}` }),
+  );
+  expect(code).toBe(1);
+  const summary = JSON.parse(stdout);
+  expect(summary.tenants).toBe(2);
+  expect(summary.errors).toEqual([
+    expect.objectContaining({ tenantId: other, error: expect.stringMatching(/consent|not known/) }),
+  ]);
+});
+
+test('a misconfiguration exits 2 with the settings named', async () => {
+  const { code, stderr } = await runCli(['sync', '--json'], {
+    ...cliEnv(),
+    DEFENDER_CLIENT_ID: 'nope',
+    SYNC_SCHEDULE: 'often',
+  });
+  expect(code).toBe(2);
+  expect(stderr).toContain('DEFENDER_CLIENT_ID: is not a GUID');
+  expect(stderr).toContain('SYNC_SCHEDULE:');
+});

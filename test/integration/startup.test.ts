@@ -1,0 +1,54 @@
+/**
+ * Start-up of the Functions entry point (src/index.ts): settings are validated before anything is
+ * registered, and a bad environment stops the app with one message naming every bad setting.
+ */
+const TENANT = '11111111-2222-3333-4444-555555555555';
+
+function loadEntryPoint(env: Record<string, string>): unknown {
+  const saved = process.env;
+  process.env = { ...env };
+  try {
+    let error: unknown;
+    jest.isolateModules(() => {
+      try {
+        require('../../src/index');
+      } catch (e) {
+        error = e;
+      }
+    });
+    return error;
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('the Functions entry point', () => {
+  test('refuses to start on a misconfiguration and names each bad setting', () => {
+    const error = loadEntryPoint({
+      DEFENDER_TENANT_ID: TENANT,
+      // DEFENDER_CLIENT_ID missing
+      KEY_VAULT_URL: 'not a url',
+      DEFENDER_LEGACY_BASE_URL: '@Microsoft.KeyVault(VaultName=relay;SecretName=legacy-url)',
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    }) as Error;
+    expect(error?.name).toBe('ConfigError');
+    expect(error.message).toContain('DEFENDER_CLIENT_ID: is required but not set');
+    expect(error.message).toContain('KEY_VAULT_URL: is not an absolute https:// URL');
+    expect(error.message).toContain('DEFENDER_LEGACY_BASE_URL: holds an unresolved Key Vault reference');
+  });
+
+  test('starts with valid settings (registration outside the host only warns)', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const error = loadEntryPoint({
+        DEFENDER_TENANT_ID: TENANT,
+        DEFENDER_CLIENT_ID: TENANT,
+        KEY_VAULT_URL: 'https://relay-kv.vault.azure.net',
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      });
+      expect(error).toBeUndefined();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * The app settings that point the relay at a running simulator, as a local.settings.json "Values" block
+ * would: the relay reaches the fake cloud through settings alone. Shared by the tests, the demo and the
+ * benchmark. IDENTITY_ENDPOINT / IDENTITY_HEADER are set by the Functions host in Azure, so they are
+ * returned apart (`identityEnv`).
+ */
+import type { AppRegistration, Simulator } from './index';
+
+export function simulatorAppSettings(
+  sim: Simulator,
+  app: AppRegistration,
+  storageConnectionString: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DEFENDER_TENANT_ID: app.homeTenantId,
+    DEFENDER_CLIENT_ID: app.clientId,
+    DEFENDER_AUTHORITY_HOST: sim.urls.authorityHost,
+    DEFENDER_GRAPH_BASE_URL: sim.urls.graphBaseUrl,
+    DEFENDER_LEGACY_BASE_URL: sim.urls.legacyBaseUrl,
+    KEY_VAULT_URL: sim.urls.keyVaultUrl(),
+    AzureWebJobsStorage: storageConnectionString,
+    ...extra,
+  };
+}
+
+export function identityEnv(sim: Simulator): { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string } {
+  return { IDENTITY_ENDPOINT: sim.urls.identityEndpoint, IDENTITY_HEADER: sim.urls.identityHeader };
+}
