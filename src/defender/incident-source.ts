@@ -1,26 +1,43 @@
 /**
  * Streams the incidents updated since a time, a page at a time (memory does not grow with the backlog).
- * Graph: `$filter=lastUpdateDateTime ge …`, `$orderby=lastUpdateDateTime asc`, `$top=50`, `$expand=alerts`,
- * then `@odata.nextLink`. Legacy: `$filter=lastUpdateTime ge …`, `$top=100`, `$skip` (or `@odata.nextLink`
- * when it is sent); its results are not ordered by time. A next link is followed only to the API's own
- * origin, so a token is never sent elsewhere.
+ *
+ * Graph (ordered): `$filter=lastUpdateDateTime ge T`, `$orderby=lastUpdateDateTime asc`, `$top=50`,
+ * `$expand=alerts`, paged by key: each next page asks again from the last page's latest time. Offset
+ * paging (Graph's own `@odata.nextLink`, a `$skip`) would skip an incident whenever one read earlier is
+ * updated meanwhile and moves to the end of the order; asking from a time cannot. The incidents sharing
+ * that time are read again (the sync suppresses them). Only when a whole page shares one time does it
+ * follow the next link through that block.
+ *
+ * Legacy (not ordered by time): `$filter=lastUpdateTime ge T`, `$top=100`, `$skip` (or `@odata.nextLink`
+ * when it is sent). With no upper bound on the filter an incident never leaves the result, so offsets stay
+ * valid; each page reports the offset after it, so a run stopped by its budget can resume there.
+ *
+ * A next link is followed only to the API's own origin, so a token is never sent elsewhere.
  */
 import type { DefenderHttp, RunBudget } from './http';
 import { DefenderApiError } from './errors';
 import { MalformedIncidentError, readIncident, type ApiFlavour, type IncidentVersion } from './incident';
-import { canonicalTimestamp } from './timestamp';
+import { canonicalTimestamp, ticksToIso, toTicks } from './timestamp';
 
 export interface IncidentPage {
   incidents: IncidentVersion[];
   /** Items that could not be read (no id or last-update time); reported, never silently dropped. */
   malformed: string[];
+  /** Unordered sources: the `$skip` offset after this page, to resume an interrupted traversal. */
+  nextSkip?: number;
 }
 
 export interface IncidentSource {
   readonly api: ApiFlavour;
   /** Whether pages come in ascending last-update order (Graph) or not (legacy). */
   readonly ordered: boolean;
-  pages(tenantId: string, since: string, budget?: RunBudget, until?: string): AsyncGenerator<IncidentPage>;
+  /** `startSkip` resumes an unordered traversal of the same `since` at an offset. */
+  pages(
+    tenantId: string,
+    since: string,
+    budget?: RunBudget,
+    startSkip?: number,
+  ): AsyncGenerator<IncidentPage>;
 }
 
 export const GRAPH_PAGE_SIZE = 50;
@@ -86,22 +103,9 @@ export class GraphIncidentSource implements IncidentSource {
     private readonly pageSize = GRAPH_PAGE_SIZE,
   ) {}
 
-  async *pages(
-    tenantId: string,
-    since: string,
-    budget?: RunBudget,
-    until?: string,
-  ): AsyncGenerator<IncidentPage> {
-    const filter = [`lastUpdateDateTime ge ${canonicalTimestamp(since)}`];
-    if (until) filter.push(`lastUpdateDateTime lt ${canonicalTimestamp(until)}`);
-    const query = new URLSearchParams({
-      $filter: filter.join(' and '),
-      $orderby: 'lastUpdateDateTime asc',
-      $top: String(this.pageSize),
-      $expand: 'alerts',
-    });
-    let url: string | undefined =
-      `${this.baseUrl}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`;
+  async *pages(tenantId: string, since: string, budget?: RunBudget): AsyncGenerator<IncidentPage> {
+    let from = toTicks(since);
+    let url: string | undefined = this.url(from);
     while (url) {
       const body: ODataPage = await this.http.json<ODataPage>({
         tenantId,
@@ -111,9 +115,31 @@ export class GraphIncidentSource implements IncidentSource {
         budget,
       });
       const page = readPage(body, 'graph', tenantId, this.portalUrl);
-      url = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
+      const next = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
       yield { incidents: page.incidents, malformed: page.malformed };
+      if (!next) return;
+      const latest = page.incidents.reduce((max, i) => {
+        const t = toTicks(i.header.lastUpdate);
+        return t > max ? t : max;
+      }, from);
+      // A page that is all one time (the one asked from) would come back again: walk that block by link.
+      if (latest > from) {
+        from = latest;
+        url = this.url(from);
+      } else {
+        url = next;
+      }
     }
+  }
+
+  private url(from: bigint): string {
+    const query = new URLSearchParams({
+      $filter: `lastUpdateDateTime ge ${ticksToIso(from)}`,
+      $orderby: 'lastUpdateDateTime asc',
+      $top: String(this.pageSize),
+      $expand: 'alerts',
+    });
+    return `${this.baseUrl}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`;
   }
 }
 
@@ -132,19 +158,18 @@ export class LegacyIncidentSource implements IncidentSource {
     tenantId: string,
     since: string,
     budget?: RunBudget,
-    until?: string,
+    startSkip = 0,
   ): AsyncGenerator<IncidentPage> {
-    const filter = [`lastUpdateTime ge ${canonicalTimestamp(since)}`];
-    if (until) filter.push(`lastUpdateTime lt ${canonicalTimestamp(until)}`);
-    let skip = 0;
+    const filter = `lastUpdateTime ge ${canonicalTimestamp(since)}`;
+    let skip = startSkip;
     let sawNextLink = false;
     let url = this.url(filter, skip);
     for (;;) {
       const body = await this.http.json<ODataPage>({ tenantId, api: 'legacy', method: 'GET', url, budget });
       const page = readPage(body, 'legacy', tenantId, this.portalUrl);
-      yield { incidents: page.incidents, malformed: page.malformed };
       const next = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
       skip += page.count;
+      yield { incidents: page.incidents, malformed: page.malformed, nextSkip: skip };
       if (next) {
         sawNextLink = true;
         url = next;
@@ -157,12 +182,8 @@ export class LegacyIncidentSource implements IncidentSource {
     }
   }
 
-  private url(filter: string[], skip: number): string {
-    const query = new URLSearchParams({
-      $filter: filter.join(' and '),
-      $top: String(this.pageSize),
-      $skip: String(skip),
-    });
+  private url(filter: string, skip: number): string {
+    const query = new URLSearchParams({ $filter: filter, $top: String(this.pageSize), $skip: String(skip) });
     return `${this.baseUrl}/api/incidents?${query.toString().replace(/\+/g, '%20')}`;
   }
 }

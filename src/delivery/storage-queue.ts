@@ -9,6 +9,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { IncidentEvent } from './envelope';
 import { forEachLimit, type Destination } from './destination';
+import { failpoint } from '../sync/failpoints';
 
 /** The service's limit on a message (the base64 text), in bytes. */
 export const QUEUE_MESSAGE_LIMIT = 64 * 1024;
@@ -60,6 +61,7 @@ export class StorageQueueDestination implements Destination {
     const encoded = encodeMessage(text);
     if (encoded.length <= QUEUE_MESSAGE_LIMIT) {
       await this.queue.sendMessage(encoded);
+      await failpoint('queue-sent');
       return;
     }
     const blobName = blobNameFor(event);

@@ -18,6 +18,17 @@ export interface TenantState {
   lastError?: string;
   lastErrorAt?: string;
   lastDelivered?: number;
+  /** An unordered traversal stopped by its budget: where to resume it. */
+  resume?: ResumePoint;
+}
+
+export interface ResumePoint {
+  /** The traversal's `since` (canonical). */
+  from: string;
+  /** The offset reached. */
+  skip: number;
+  /** The latest last-update time read so far in the traversal (canonical). */
+  maxSeen?: string;
 }
 
 const CHECKPOINT_ROW = 'checkpoint';
@@ -40,6 +51,8 @@ export interface StateStore {
   getTenant(tenantId: string): Promise<TenantState | undefined>;
   listTenants(): Promise<TenantState[]>;
   saveCursor(tenantId: string, cursor: string): Promise<void>;
+  /** Stores (or, with null, clears) where an interrupted unordered traversal resumes. */
+  saveResume(tenantId: string, resume: ResumePoint | null): Promise<void>;
   recordRun(tenantId: string, run: { outcome: string; error?: string; delivered: number }): Promise<void>;
   /** Version keys delivered with a last-update time at or after `fromTicks`. */
   deliveredSince(tenantId: string, fromTicks: bigint): Promise<Set<string>>;
@@ -86,6 +99,20 @@ export class TableStateStore implements StateStore {
     await this.ensure();
     await this.table.upsertEntity(
       { partitionKey: tenantId, rowKey: CHECKPOINT_ROW, cursor, cursorUpdatedAt: new Date().toISOString() },
+      'Merge',
+    );
+  }
+
+  async saveResume(tenantId: string, resume: ResumePoint | null): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      {
+        partitionKey: tenantId,
+        rowKey: CHECKPOINT_ROW,
+        resumeFrom: resume?.from ?? '',
+        resumeSkip: resume?.skip ?? 0,
+        resumeMaxSeen: resume?.maxSeen ?? '',
+      },
       'Merge',
     );
   }
@@ -181,5 +208,8 @@ function toState(e: TableEntityResult<Record<string, unknown>>): TenantState {
     lastError: s('lastError'),
     lastErrorAt: s('lastErrorAt'),
     lastDelivered: typeof e.lastDelivered === 'number' ? e.lastDelivered : undefined,
+    resume: s('resumeFrom')
+      ? { from: s('resumeFrom') as string, skip: Number(e.resumeSkip ?? 0), maxSeen: s('resumeMaxSeen') }
+      : undefined,
   };
 }

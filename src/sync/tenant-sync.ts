@@ -7,9 +7,12 @@
  * - A page's new versions go to every destination, then are recorded as delivered; the checkpoint moves
  *   only after that, and only forward. A crash anywhere leads to redelivery of unrecorded versions, never
  *   to a loss.
- * - An incident seen in two versions during one run was updated while the run paged; the API's offset
- *   paging may then have skipped a neighbour, so the checkpoint stays at the incident's older time and the
- *   next run reads that stretch again.
+ * - Ordered (Graph) pages move the checkpoint page by page. Unordered (legacy) results move it only when
+ *   the whole result has been read; a run stopped by its budget first stores where to resume (offset and
+ *   latest time read), so a backlog larger than one run's budget is still worked off across runs.
+ * - An incident seen in two versions during one unordered traversal was updated while it paged; had the
+ *   API's order moved it, offset paging may have skipped a neighbour, so the checkpoint stays at the
+ *   incident's older time and the next run reads that stretch again.
  * - A run stops cleanly when its call or time budget is spent; the next one continues from the checkpoint.
  */
 import type { IncidentSource } from '../defender/incident-source';
@@ -19,7 +22,8 @@ import { newBudget, type RunBudget } from '../defender/http';
 import { msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { toIncidentEvent } from '../delivery/envelope';
 import type { Destination } from '../delivery/destination';
-import type { StateStore } from './state-store';
+import type { ResumePoint, StateStore } from './state-store';
+import { failpoint } from './failpoints';
 
 export interface SyncSettings {
   initialLookbackMs: number;
@@ -71,6 +75,11 @@ export interface TenantSyncOptions {
   budget?: RunBudget;
 }
 
+/** The last-update time in a version key (`<tenant>/<incident>/<canonical time>`), as ticks. */
+function versionTicks(versionKey: string): bigint {
+  return toTicks(versionKey.slice(versionKey.lastIndexOf('/') + 1));
+}
+
 export class TenantSync {
   private readonly now: () => number;
 
@@ -85,9 +94,13 @@ export class TenantSync {
     const callsBefore = budget.callsMade;
     const tenant = await state.getTenant(tenantId);
     const cursorTicks = tenant?.cursor ? toTicks(tenant.cursor) : undefined;
-    const fromTicks = options.since
-      ? toTicks(options.since)
-      : (cursorTicks ?? msToTicks(started - settings.initialLookbackMs)) - msToTicks(settings.overlapMs);
+    // An unordered traversal interrupted by its budget is resumed where it stopped (not for a backfill).
+    const resume: ResumePoint | undefined = !options.since && !source.ordered ? tenant?.resume : undefined;
+    const fromTicks = resume
+      ? toTicks(resume.from)
+      : options.since
+        ? toTicks(options.since)
+        : (cursorTicks ?? msToTicks(started - settings.initialLookbackMs)) - msToTicks(settings.overlapMs);
     const from = ticksToIso(fromTicks);
     const result: TenantSyncResult = {
       tenantId,
@@ -103,12 +116,15 @@ export class TenantSync {
       durationMs: 0,
     };
 
-    const delivered = await state.deliveredSince(tenantId, fromTicks);
+    /** Versions delivered (before or during this run) that the rest of the run may still read. */
+    const delivered = new Map<string, bigint>();
+    for (const key of await state.deliveredSince(tenantId, fromTicks)) delivered.set(key, versionTicks(key));
     /** Latest last-update time of the versions read (all delivered or suppressed). */
-    let maxSeen: bigint | undefined;
-    /** Oldest earlier version of an incident that changed while this run paged. */
-    let movedFloor: bigint | undefined;
+    let maxSeen: bigint | undefined = resume?.maxSeen ? toTicks(resume.maxSeen) : undefined;
+    /** Unordered traversal: the version of each incident read so far, and the oldest earlier version of
+     * an incident that changed while the traversal paged. */
     const seenVersion = new Map<string, bigint>();
+    let movedFloor: bigint | undefined;
 
     const moveCheckpoint = async () => {
       let target = maxSeen;
@@ -121,41 +137,57 @@ export class TenantSync {
     };
 
     try {
-      for await (const page of source.pages(tenantId, from, budget)) {
+      for await (const page of source.pages(tenantId, from, budget, resume?.skip)) {
+        await failpoint('page-read');
         result.fetched += page.incidents.length;
         result.malformed += page.malformed.length;
         for (const reason of page.malformed)
           this.deps.log?.(`tenant ${tenantId}: skipped an unreadable incident (${reason})`);
         const fresh: IncidentVersion[] = [];
+        let pageLatest: bigint | undefined;
         for (const version of page.incidents) {
           const ticks = toTicks(version.header.lastUpdate);
-          const earlier = seenVersion.get(version.header.incidentId);
-          if (earlier !== undefined && earlier !== ticks) {
-            const older = earlier < ticks ? earlier : ticks;
-            if (movedFloor === undefined || older < movedFloor) movedFloor = older;
+          if (pageLatest === undefined || ticks > pageLatest) pageLatest = ticks;
+          if (!source.ordered) {
+            const earlier = seenVersion.get(version.header.incidentId);
+            if (earlier !== undefined && earlier !== ticks) {
+              const older = earlier < ticks ? earlier : ticks;
+              if (movedFloor === undefined || older < movedFloor) movedFloor = older;
+            }
+            if (earlier === undefined || ticks > earlier) seenVersion.set(version.header.incidentId, ticks);
           }
-          seenVersion.set(
-            version.header.incidentId,
-            earlier !== undefined && earlier > ticks ? earlier : ticks,
-          );
-          if (maxSeen === undefined || ticks > maxSeen) maxSeen = ticks;
           if (delivered.has(version.versionKey)) {
             result.suppressed++;
             continue;
           }
-          delivered.add(version.versionKey);
+          delivered.set(version.versionKey, ticks);
           fresh.push(version);
         }
+        if (pageLatest !== undefined && (maxSeen === undefined || pageLatest > maxSeen)) maxSeen = pageLatest;
         if (fresh.length > 0) {
           const events = fresh.map(toIncidentEvent);
           // Every destination must accept the page before it is recorded as delivered.
           for (const destination of destinations) await destination.deliver(events);
+          await failpoint('delivered');
           await state.recordDelivered(tenantId, fresh);
+          await failpoint('recorded');
           result.delivered += fresh.length;
         }
         // Ordered pages: everything up to the latest time read has been handled (late arrivals are the
-        // overlap's job). Unordered pages: only the end of the whole result says that.
-        if (source.ordered) await moveCheckpoint();
+        // overlap's job). Unordered pages: only the end of the whole result says that; until then the
+        // traversal's position is kept so that a later run can resume it.
+        if (source.ordered) {
+          await moveCheckpoint();
+          // Ordered pages are asked for from the latest time read: older versions cannot come back in
+          // this run, so memory stays flat however long the backlog.
+          if (maxSeen !== undefined) for (const [key, t] of delivered) if (t < maxSeen) delivered.delete(key);
+        } else if (page.nextSkip !== undefined) {
+          await state.saveResume(tenantId, {
+            from,
+            skip: page.nextSkip,
+            maxSeen: maxSeen !== undefined ? ticksToIso(maxSeen) : undefined,
+          });
+        }
         result.apiCalls = budget.callsMade - callsBefore;
         options.onProgress?.({
           tenantId,
@@ -167,6 +199,7 @@ export class TenantSync {
         });
       }
       await moveCheckpoint();
+      if (!source.ordered) await state.saveResume(tenantId, null);
     } catch (error) {
       result.apiCalls = budget.callsMade - callsBefore;
       if (error instanceof BudgetExhaustedError) {
