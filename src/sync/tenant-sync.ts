@@ -48,6 +48,8 @@ export interface TenantSyncResult {
   lagSeconds?: number;
   durationMs: number;
   error?: string;
+  /** Machine-readable cause of a failure when known (e.g. `consent_missing` from src/auth/errors.ts). */
+  errorCode?: string;
 }
 
 export interface SyncProgress {
@@ -100,7 +102,13 @@ export class TenantSync {
       ? toTicks(resume.from)
       : options.since
         ? toTicks(options.since)
-        : (cursorTicks ?? msToTicks(started - settings.initialLookbackMs)) - msToTicks(settings.overlapMs);
+        : (cursorTicks ?? msToTicks(started - settings.initialLookbackMs)) -
+          // A run that stopped on its budget is continued where it stopped: re-reading the overlap first
+          // would spend the next budget on versions already delivered (and could stall a dense backlog).
+          // The overlap is for the tail of a finished run, where late updates can still appear.
+          (tenant?.lastOutcome === 'budget' && cursorTicks !== undefined
+            ? 0n
+            : msToTicks(settings.overlapMs));
     const from = ticksToIso(fromTicks);
     const result: TenantSyncResult = {
       tenantId,
@@ -208,6 +216,8 @@ export class TenantSync {
       } else {
         result.outcome = 'failed';
         result.error = error instanceof Error ? error.message : String(error);
+        const code = (error as { code?: unknown })?.code;
+        if (typeof code === 'string') result.errorCode = code;
       }
     }
     result.apiCalls = budget.callsMade - callsBefore;
