@@ -1,25 +1,30 @@
 /**
  * Application context: a Defender token for one tenant, from MSAL's client-credentials grant with the app
- * registration's credential (a client secret read from Key Vault). One MSAL client serves every tenant
- * (the authority is chosen per request) and keeps its token cache across invocations; a secret that Entra
- * ID rejects is read again from Key Vault once (it may have been rotated) and the request retried.
+ * registration's credential (credentials.ts: a client secret or a certificate read from Key Vault, or a
+ * managed identity as a federated credential). One MSAL client serves every tenant (the authority is
+ * chosen per request) and keeps its token cache, per tenant, across invocations; a secret or certificate
+ * that Entra ID rejects is read again from Key Vault once (it may have been rotated) and the request
+ * retried.
  */
 import { ConfidentialClientApplication, LogLevel, type Configuration } from '@azure/msal-node';
 import type { ApiFlavour } from '../defender/incident';
 import type { CloudEndpoints } from './clouds';
 import type { SecretSource } from './key-vault-secrets';
-import { describeEntraError, isInvalidClientSecret } from './errors';
+import { describeEntraError } from './errors';
+import { SecretCredential, type ClientCredentialSource, type MsalCredential } from './credentials';
 
 export interface TokenProvider {
   getToken(tenantId: string, api: ApiFlavour): Promise<string>;
 }
 
-export interface AppTokenOptions {
+export type AppTokenOptions = {
   clientId: string;
   endpoints: CloudEndpoints;
-  secrets: SecretSource;
-  secretName: string;
-}
+} & (
+  | { credential: ClientCredentialSource }
+  /** A client secret from Key Vault (the same as `credential: new SecretCredential(secrets, secretName)`). */
+  | { secrets: SecretSource; secretName: string }
+);
 
 /** Hosts MSAL knows itself; any other authority host (a sovereign override, the simulator) is declared. */
 const MICROSOFT_AUTHORITY_HOSTS = new Set([
@@ -44,10 +49,21 @@ export function scopeFor(endpoints: CloudEndpoints, api: ApiFlavour): string {
 }
 
 export class AppTokenProvider implements TokenProvider {
-  private client?: { secret: string; app: ConfidentialClientApplication };
+  private client?: { key: string; app: ConfidentialClientApplication };
   private tokenRequests = 0;
+  private readonly credential: ClientCredentialSource;
 
-  constructor(private readonly options: AppTokenOptions) {}
+  constructor(private readonly options: AppTokenOptions) {
+    this.credential =
+      'credential' in options
+        ? options.credential
+        : new SecretCredential(options.secrets, options.secretName);
+  }
+
+  /** Which kind of credential this provider presents. */
+  get credentialKind(): ClientCredentialSource['kind'] {
+    return this.credential.kind;
+  }
 
   /** Token requests that reached Entra ID (cache misses), for the benchmark. */
   get tokenRequestCount(): number {
@@ -56,11 +72,12 @@ export class AppTokenProvider implements TokenProvider {
 
   async getToken(tenantId: string, api: ApiFlavour): Promise<string> {
     try {
-      return await this.acquire(tenantId, api, await this.options.secrets.get(this.options.secretName));
+      return await this.acquire(tenantId, api, await this.credential.current());
     } catch (error) {
-      if (!isInvalidClientSecret(error)) throw this.describe(error, tenantId, api);
-      // The secret may have been rotated in Key Vault since it was cached: read it once more.
-      const fresh = await this.options.secrets.refresh(this.options.secretName);
+      if (!this.credential.isRejected(error)) throw this.describe(error, tenantId, api);
+      // The secret or certificate may have been rotated in Key Vault since it was cached: read it once more.
+      const fresh = await this.credential.refresh();
+      if (!fresh) throw this.describe(error, tenantId, api);
       try {
         return await this.acquire(tenantId, api, fresh);
       } catch (retryError) {
@@ -78,15 +95,15 @@ export class AppTokenProvider implements TokenProvider {
     });
   }
 
-  private app(secret: string): ConfidentialClientApplication {
-    if (this.client?.secret !== secret) {
+  private app(credential: MsalCredential): ConfidentialClientApplication {
+    if (this.client?.key !== credential.key) {
       const { authorityHost } = this.options.endpoints;
       this.client = {
-        secret,
+        key: credential.key,
         app: new ConfidentialClientApplication({
           auth: {
             clientId: this.options.clientId,
-            clientSecret: secret,
+            ...credential.auth,
             ...msalAuthorityOptions(authorityHost, 'organizations'),
           },
           system: {
@@ -102,8 +119,8 @@ export class AppTokenProvider implements TokenProvider {
     return this.client.app;
   }
 
-  private async acquire(tenantId: string, api: ApiFlavour, secret: string): Promise<string> {
-    const app = this.app(secret);
+  private async acquire(tenantId: string, api: ApiFlavour, credential: MsalCredential): Promise<string> {
+    const app = this.app(credential);
     const request = {
       scopes: [scopeFor(this.options.endpoints, api)],
       authority: `${this.options.endpoints.authorityHost}/${tenantId}`,

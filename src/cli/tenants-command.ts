@@ -1,0 +1,93 @@
+/**
+ * `defender-relay tenants list|add|enable|disable|remove`: the tenant registry from the command line.
+ * Disabling or removing a tenant stops its sync and keeps its history (its row and its checkpoint).
+ */
+import type { Relay } from '../relay';
+import { isTenantId, TenantNotFoundError, type TenantEntry } from '../tenants/tenant-registry';
+
+export interface TenantsCommandOptions {
+  json: boolean;
+  all?: boolean;
+  name?: string;
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+}
+
+export const TENANTS_USAGE = `  tenants list [--json] [--all]                 the tenants the relay syncs (--all: removed ones too)
+  tenants add <tenant id> [--name <name>]       add (or re-enable) a tenant
+  tenants enable|disable <tenant id>            resume or stop a tenant's sync (history is kept)
+  tenants remove <tenant id>                    stop a tenant's sync and hide it from the list (history is kept)`;
+
+export async function runTenantsCommand(
+  relay: Pick<Relay, 'tenants' | 'state'>,
+  args: string[],
+  options: TenantsCommandOptions,
+): Promise<number> {
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+  const [action, tenantId, ...extra] = args;
+  const usage = (message: string) => {
+    err.write(`${message}\n\nUsage:\n${TENANTS_USAGE}\n`);
+    return 2;
+  };
+  if (action === 'list') {
+    if (tenantId) return usage('tenants list takes no tenant id.');
+    const tenants = await relay.tenants.list({ includeRemoved: options.all });
+    // A tenant only in DEFENDER_TENANTS has no registry row: its last error is in the state table.
+    const states = new Map((await relay.state.listTenants()).map((s) => [s.tenantId, s]));
+    const rows = tenants.map((t) => {
+      const s = states.get(t.tenantId);
+      return {
+        ...t,
+        lastOutcome: t.lastOutcome ?? s?.lastOutcome,
+        lastSyncAt: t.lastSyncAt ?? s?.lastRunAt,
+        lastError: t.lastError ?? (t.lastOutcome ? undefined : s?.lastError),
+        checkpoint: s?.cursor,
+      };
+    });
+    if (options.json) {
+      out.write(`${JSON.stringify({ tenants: rows })}\n`);
+      return 0;
+    }
+    if (rows.length === 0) {
+      out.write(
+        'No tenants. Onboard one with the consent link (/api/consent?tenant=<id>) or `tenants add <id>`.\n',
+      );
+      return 0;
+    }
+    for (const t of rows) out.write(`${describe(t)}\n`);
+    return 0;
+  }
+  if (!action || !['add', 'enable', 'disable', 'remove'].includes(action)) {
+    return usage(action ? `Unknown tenants action "${action}".` : 'Which tenants action?');
+  }
+  if (!tenantId || extra.length > 0) return usage(`tenants ${action} takes one tenant id.`);
+  if (!isTenantId(tenantId)) return usage(`"${tenantId}" is not a tenant id (a GUID).`);
+  try {
+    const entry =
+      action === 'add' || action === 'enable'
+        ? action === 'add'
+          ? await relay.tenants.add(tenantId, { onboardedBy: 'cli', displayName: options.name })
+          : await relay.tenants.setStatus(tenantId, 'enabled')
+        : await relay.tenants.setStatus(tenantId, action === 'disable' ? 'disabled' : 'removed');
+    if (options.json) out.write(`${JSON.stringify({ tenant: entry })}\n`);
+    else out.write(`${describe(entry)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof TenantNotFoundError) {
+      err.write(`${error.message} Add it with \`tenants add ${error.tenantId}\`.\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function describe(t: TenantEntry & { checkpoint?: string }): string {
+  const parts = [
+    `${t.tenantId}  ${t.status.padEnd(8)}`,
+    t.displayName ? ` ${t.displayName}` : '',
+    ` (${t.source === 'setting' ? 'DEFENDER_TENANTS' : `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`})`,
+    t.lastSyncAt ? `, last sync ${t.lastSyncAt} ${t.lastOutcome ?? ''}`.trimEnd() : '',
+  ];
+  return parts.join('') + (t.lastError ? `\n    last error: ${t.lastError}` : '');
+}

@@ -1,0 +1,226 @@
+/**
+ * The tenant registry (partner context): which customer tenants the relay syncs. Onboarded tenants live in
+ * an Azure Table (TENANTS_TABLE_NAME), one row each in partition `tenant`: display name if known, when and
+ * how it was onboarded (admin consent, CLI), enabled / disabled / removed, and the last sync error. The
+ * tenants of DEFENDER_TENANTS (or the home tenant) are merged in: a table row wins over the setting, so a
+ * tenant of the setting can be disabled too. Disabling or removing a tenant stops its sync and deletes
+ * nothing: its row (and its checkpoint in the state table) stay for the record, and onboarding it again
+ * resumes from its checkpoint.
+ *
+ * The same table keeps the consent `state` nonces already used (partition `consent-state`): creating the
+ * row is atomic, so a second use of one `state` is refused.
+ */
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+
+export type TenantStatus = 'enabled' | 'disabled' | 'removed';
+export type OnboardedBy = 'admin-consent' | 'cli' | 'setting';
+
+export interface TenantEntry {
+  tenantId: string;
+  displayName?: string;
+  status: TenantStatus;
+  /** Where the tenant comes from: a table row, the DEFENDER_TENANTS setting, or both. */
+  source: 'registry' | 'setting' | 'both';
+  onboardedAt?: string;
+  onboardedBy?: OnboardedBy;
+  /** For admin consent: the nonce of the `state` that came back with it. */
+  consentId?: string;
+  updatedAt?: string;
+  lastOutcome?: string;
+  lastSyncAt?: string;
+  lastError?: string;
+  lastErrorCode?: string;
+  lastErrorAt?: string;
+}
+
+const TENANT_PARTITION = 'tenant';
+const NONCE_PARTITION = 'consent-state';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isTenantId(value: string): boolean {
+  return GUID.test(value);
+}
+
+export class TenantNotFoundError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`Tenant ${tenantId} is not in the registry or in DEFENDER_TENANTS.`);
+    this.name = 'TenantNotFoundError';
+  }
+}
+
+export class TenantRegistry {
+  private ready?: Promise<void>;
+  private readonly settingTenants: string[];
+
+  constructor(
+    private readonly table: TableClient,
+    settingTenants: readonly string[],
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.settingTenants = [...new Set(settingTenants.map((t) => t.toLowerCase()))];
+  }
+
+  private ensure(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((error: { statusCode?: number }) => {
+      this.ready = undefined;
+      if (error?.statusCode !== 409) throw error;
+    });
+    return this.ready;
+  }
+
+  /** Every tenant of the registry and the setting; removed ones only with `includeRemoved`. */
+  async list(options: { includeRemoved?: boolean } = {}): Promise<TenantEntry[]> {
+    await this.ensure();
+    const rows = new Map<string, TenantEntry>();
+    const entities = this.table.listEntities<Record<string, unknown>>({
+      queryOptions: { filter: `PartitionKey eq '${TENANT_PARTITION}'` },
+    });
+    for await (const e of entities) {
+      const entry = toEntry(e);
+      rows.set(entry.tenantId, entry);
+    }
+    for (const tenantId of this.settingTenants) {
+      const row = rows.get(tenantId);
+      if (row) row.source = 'both';
+      else rows.set(tenantId, { tenantId, status: 'enabled', source: 'setting', onboardedBy: 'setting' });
+    }
+    return [...rows.values()]
+      .filter((t) => options.includeRemoved || t.status !== 'removed')
+      .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
+  }
+
+  async get(tenantId: string): Promise<TenantEntry | undefined> {
+    const id = tenantId.toLowerCase();
+    return (await this.list({ includeRemoved: true })).find((t) => t.tenantId === id);
+  }
+
+  /** The tenants to sync: every enabled one. The scheduler (fan-out) calls this. */
+  async enabledTenantIds(): Promise<string[]> {
+    return (await this.list()).filter((t) => t.status === 'enabled').map((t) => t.tenantId);
+  }
+
+  /** Adds (or re-enables) a tenant. Keeps what is known already (onboarding time, display name). */
+  async add(
+    tenantId: string,
+    info: { displayName?: string; onboardedBy: OnboardedBy; consentId?: string },
+  ): Promise<TenantEntry> {
+    const id = normalize(tenantId);
+    await this.ensure();
+    const existing = await this.row(id);
+    const now = this.now().toISOString();
+    await this.table.upsertEntity(
+      {
+        partitionKey: TENANT_PARTITION,
+        rowKey: id,
+        status: 'enabled',
+        updatedAt: now,
+        ...(typeof existing?.onboardedAt === 'string' ? {} : { onboardedAt: now }),
+        onboardedBy: info.onboardedBy,
+        ...(info.consentId ? { consentId: info.consentId } : {}),
+        ...(info.displayName ? { displayName: info.displayName } : {}),
+        // A re-consent after a revocation starts with a clean slate.
+        ...(existing ? { lastError: '', lastErrorCode: '' } : {}),
+      },
+      'Merge',
+    );
+    return (await this.get(id))!;
+  }
+
+  /** Disables or removes a tenant: its sync stops, its row and its history stay. */
+  async setStatus(tenantId: string, status: TenantStatus): Promise<TenantEntry> {
+    const id = normalize(tenantId);
+    await this.ensure();
+    const known = (await this.row(id)) ?? this.settingTenants.includes(id);
+    if (!known) throw new TenantNotFoundError(id);
+    await this.table.upsertEntity(
+      { partitionKey: TENANT_PARTITION, rowKey: id, status, updatedAt: this.now().toISOString() },
+      'Merge',
+    );
+    return (await this.get(id))!;
+  }
+
+  /**
+   * Records a sync's outcome on the tenant's row (a tenant only in the setting gets no row: its last
+   * error is in the state table). A failure keeps a readable message and its code.
+   */
+  async recordOutcome(
+    tenantId: string,
+    outcome: { outcome: string; error?: string; errorCode?: string },
+  ): Promise<void> {
+    const id = tenantId.toLowerCase();
+    await this.ensure();
+    const now = this.now().toISOString();
+    try {
+      await this.table.updateEntity(
+        {
+          partitionKey: TENANT_PARTITION,
+          rowKey: id,
+          lastOutcome: outcome.outcome,
+          lastSyncAt: now,
+          lastError: outcome.error ?? '',
+          lastErrorCode: outcome.error ? (outcome.errorCode ?? '') : '',
+          ...(outcome.error ? { lastErrorAt: now } : {}),
+        },
+        'Merge',
+      );
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+  }
+
+  /**
+   * Marks a consent `state` nonce as used. Returns false when it was used before (a replay). The row
+   * records when; it is never read back except by this conflict.
+   */
+  async consumeNonce(nonce: string, info: { tenantId: string; expiresAt: string }): Promise<boolean> {
+    await this.ensure();
+    try {
+      await this.table.createEntity({
+        partitionKey: NONCE_PARTITION,
+        rowKey: nonce,
+        usedAt: this.now().toISOString(),
+        tenantId: info.tenantId,
+        expiresAt: info.expiresAt,
+      });
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 409) return false;
+      throw error;
+    }
+  }
+
+  private async row(id: string): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
+    try {
+      return await this.table.getEntity<Record<string, unknown>>(TENANT_PARTITION, id);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+}
+
+function normalize(tenantId: string): string {
+  const id = tenantId.trim().toLowerCase();
+  if (!isTenantId(id)) throw new Error(`"${tenantId}" is not a tenant id (a GUID).`);
+  return id;
+}
+
+function toEntry(e: TableEntityResult<Record<string, unknown>>): TenantEntry {
+  const s = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
+  const status = s('status');
+  return {
+    tenantId: e.rowKey ?? '',
+    displayName: s('displayName'),
+    status: status === 'disabled' || status === 'removed' ? status : 'enabled',
+    source: 'registry',
+    onboardedAt: s('onboardedAt'),
+    onboardedBy: s('onboardedBy') as OnboardedBy | undefined,
+    consentId: s('consentId'),
+    updatedAt: s('updatedAt'),
+    lastOutcome: s('lastOutcome'),
+    lastSyncAt: s('lastSyncAt'),
+    lastError: s('lastError'),
+    lastErrorCode: s('lastErrorCode'),
+    lastErrorAt: s('lastErrorAt'),
+  };
+}
