@@ -22,6 +22,8 @@ export interface IncidentEvent {
   time: string;
   datacontenttype: 'application/json';
   dataschema: string;
+  /** Only on a claim-check reference: the blob holding the whole event. */
+  dataref?: string;
   data: IncidentEventData;
 }
 

@@ -29,6 +29,29 @@ export function blobNameFor(event: IncidentEvent): string {
   return `${event.id.split('/').map(encodeURIComponent).join('/')}.json`;
 }
 
+/** Stores the whole event text as a blob (overwriting the same name on a redelivery). */
+export async function storeClaimCheck(
+  container: ContainerClient,
+  blobName: string,
+  text: string,
+): Promise<ClaimCheck> {
+  const blob = container.getBlockBlobClient(blobName);
+  const body = Buffer.from(text, 'utf8');
+  await blob.upload(body, body.length, {
+    blobHTTPHeaders: { blobContentType: 'application/cloudevents+json' },
+  });
+  return { container: container.containerName, blobName, url: blob.url, contentLength: body.length };
+}
+
+/** Reads back the event a claim check refers to (from the container the reader was configured with). */
+export async function readClaimCheck(
+  container: ContainerClient,
+  claimCheck: ClaimCheck,
+): Promise<IncidentEvent> {
+  const buffer = await container.getBlockBlobClient(claimCheck.blobName).downloadToBuffer();
+  return JSON.parse(buffer.toString('utf8')) as IncidentEvent;
+}
+
 export class StorageQueueDestination implements Destination {
   readonly name = 'queue';
   private ready?: Promise<void>;
@@ -64,21 +87,10 @@ export class StorageQueueDestination implements Destination {
       await failpoint('queue-sent');
       return;
     }
-    const blobName = blobNameFor(event);
-    const blob = this.container.getBlockBlobClient(blobName);
-    const body = Buffer.from(text, 'utf8');
-    await blob.upload(body, body.length, {
-      blobHTTPHeaders: { blobContentType: 'application/cloudevents+json' },
-    });
-    const claimCheck: ClaimCheck = {
-      container: this.container.containerName,
-      blobName,
-      url: blob.url,
-      contentLength: body.length,
-    };
+    const claimCheck = await storeClaimCheck(this.container, blobNameFor(event), text);
     const reference = {
       ...event,
-      dataref: blob.url,
+      dataref: claimCheck.url,
       data: { header: event.data.header, claimCheck },
     };
     await this.queue.sendMessage(encodeMessage(JSON.stringify(reference)));
