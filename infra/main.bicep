@@ -114,6 +114,23 @@ param defenderLegacyResource string = ''
 @description('DEFENDER_PORTAL_URL: Defender portal for incident links. Empty: per cloud.')
 param defenderPortalUrl string = ''
 
+@description('DEFENDER_FEDERATION_AUDIENCE: audience of the managed-identity token used as a federated credential. Empty: per cloud.')
+param defenderFederationAudience string = ''
+
+@description('TENANTS_TABLE_NAME: table of the tenant registry (onboarded customer tenants) and used consent states.')
+param tenantsTableName string = 'relaytenants'
+
+@description('CONSENT_REDIRECT_URI: redirect URI registered on the app registration for admin consent (https://<app host>/api/consent/callback). Empty: onboarding off.')
+param consentRedirectUri string = ''
+
+@description('CONSENT_STATE_KEY_SECRET_NAME: NAME of the Key Vault secret holding the key that signs consent states.')
+param consentStateKeySecretName string = 'consent-state-key'
+
+@description('CONSENT_STATE_LIFETIME_MINUTES: how long a consent link stays valid once issued.')
+@minValue(1)
+@maxValue(1440)
+param consentStateLifetimeMinutes int = 30
+
 @description('SECRET_CACHE_TTL_SECONDS: how long a secret read from Key Vault is reused.')
 param secretCacheTtlSeconds int = 300
 
@@ -141,11 +158,70 @@ param syncMaxApiCallsPerRun int = 500
 @description('SYNC_MAX_RUN_SECONDS: per-tenant time budget of one run.')
 param syncMaxRunSeconds int = 240
 
+@description('SYNC_JOBS_QUEUE_NAME: queue of per-tenant sync jobs (the fan-out).')
+param syncJobsQueueName string = 'relay-sync-jobs'
+
+@description('SYNC_TENANT_CONCURRENCY: tenants one process syncs at once outside the fan-out (CLI).')
+param syncTenantConcurrency int = 8
+
+@description('LEASES_CONTAINER_NAME: blob container of per-tenant leases.')
+param leasesContainerName string = 'relay-leases'
+
+@description('LEGACY_CALLS_PER_MINUTE: per-tenant ceiling on legacy Defender API calls (documented limit 50).')
+@minValue(1)
+@maxValue(50)
+param legacyCallsPerMinute int = 45
+
 @description('DEFENDER_REQUEST_TIMEOUT_SECONDS: timeout of one Defender API request.')
 param defenderRequestTimeoutSeconds int = 60
 
 @description('DEFENDER_MAX_RETRIES: retries of a throttled, failed or timed-out Defender request.')
 param defenderMaxRetries int = 4
+
+@description('WEBHOOKS: JSON array of webhook destinations (names of the Key Vault secrets holding their URLs and signing keys, never the values). See docs/webhooks.md.')
+param webhooks string = '[]'
+
+@description('WEBHOOK_OUTBOX_QUEUE_NAME: queue of pending webhook deliveries (its -poison queue keeps the given-up ones).')
+param webhookOutboxQueueName string = 'relay-webhook-outbox'
+
+@description('WEBHOOK_MAX_ATTEMPTS: attempts of one webhook delivery before it moves to the poison queue.')
+@minValue(1)
+@maxValue(50)
+param webhookMaxAttempts int = 8
+
+@description('WEBHOOK_TIMEOUT_SECONDS: timeout of one webhook request.')
+@minValue(1)
+@maxValue(120)
+param webhookTimeoutSeconds int = 10
+
+@description('WEBHOOK_RETRY_BASE_SECONDS: first retry delay of a failed webhook delivery (doubling, at most an hour).')
+@minValue(1)
+@maxValue(3600)
+param webhookRetryBaseSeconds int = 60
+
+@description('WEBHOOK_ALLOW_PRIVATE_ADDRESSES: allow webhooks on private, loopback and link-local addresses (local development only).')
+param webhookAllowPrivateAddresses bool = false
+
+@description('USER_ALLOWED_TENANTS: tenants whose users may call the user-context functions (empty: the synced tenants).')
+param userAllowedTenants string = ''
+
+@description('USER_REQUIRED_SCOPE: delegated scope a caller\'s token must carry.')
+param userRequiredScope string = 'Defender.Act'
+
+@description('USER_REQUIRED_ROLE: app role a caller\'s user token must also carry (empty: none).')
+param userRequiredRole string = ''
+
+@description('INBOUND_WEBHOOK_SECRET_NAME: Key Vault secret that verifies inbound webhooks.')
+param inboundWebhookSecretName string = 'inbound-webhook-secret'
+
+@description('INBOUND_TABLE_NAME: table of inbound webhook message ids.')
+param inboundTableName string = 'relayinbound'
+
+@description('INBOUND_RETRY_QUEUE_NAME: queue of inbound updates to retry.')
+param inboundRetryQueueName string = 'relay-inbound-retry'
+
+@description('INBOUND_REPLAY_WINDOW_SECONDS: inbound webhooks older than this are rejected.')
+param inboundReplayWindowSeconds int = 300
 
 // ---------------------------------------------------------------------------------------------------
 // Names
@@ -163,18 +239,19 @@ var deploymentContainerName = 'app-package-${take(token, 12)}'
 // Storage the relay uses: the queues and their -poison queues, the tables, the containers.
 var relayQueues = [
   incidentsQueueName
-  'relay-sync-jobs'
-  'relay-webhook-outbox'
+  syncJobsQueueName
+  webhookOutboxQueueName
+  inboundRetryQueueName
 ]
 var queueNames = flatten(map(relayQueues, q => [q, '${q}-poison']))
 var tableNames = [
   stateTableName
-  'relaytenants'
-  'relayinbound'
+  tenantsTableName
+  inboundTableName
 ]
 var containerNames = [
   claimCheckContainerName
-  'relay-leases'
+  leasesContainerName
   deploymentContainerName
 ]
 
@@ -266,6 +343,7 @@ var appSettings = {
   DEFENDER_GRAPH_RESOURCE: defenderGraphResource
   DEFENDER_LEGACY_RESOURCE: defenderLegacyResource
   DEFENDER_PORTAL_URL: defenderPortalUrl
+  DEFENDER_FEDERATION_AUDIENCE: defenderFederationAudience
   DEFENDER_REQUEST_TIMEOUT_SECONDS: string(defenderRequestTimeoutSeconds)
   DEFENDER_MAX_RETRIES: string(defenderMaxRetries)
   // Secrets: where they are, never what they are.
@@ -276,12 +354,36 @@ var appSettings = {
   INCIDENTS_QUEUE_NAME: incidentsQueueName
   CLAIM_CHECK_CONTAINER_NAME: claimCheckContainerName
   STATE_TABLE_NAME: stateTableName
+  TENANTS_TABLE_NAME: tenantsTableName
+  // Partner context: admin-consent onboarding.
+  CONSENT_REDIRECT_URI: consentRedirectUri
+  CONSENT_STATE_KEY_SECRET_NAME: consentStateKeySecretName
+  CONSENT_STATE_LIFETIME_MINUTES: string(consentStateLifetimeMinutes)
   // Sync.
   SYNC_SCHEDULE: syncSchedule
   SYNC_INITIAL_LOOKBACK_MINUTES: string(syncInitialLookbackMinutes)
   SYNC_OVERLAP_MINUTES: string(syncOverlapMinutes)
   SYNC_MAX_API_CALLS_PER_RUN: string(syncMaxApiCallsPerRun)
   SYNC_MAX_RUN_SECONDS: string(syncMaxRunSeconds)
+  SYNC_JOBS_QUEUE_NAME: syncJobsQueueName
+  SYNC_TENANT_CONCURRENCY: string(syncTenantConcurrency)
+  LEASES_CONTAINER_NAME: leasesContainerName
+  LEGACY_CALLS_PER_MINUTE: string(legacyCallsPerMinute)
+  // Webhooks.
+  WEBHOOKS: webhooks
+  WEBHOOK_OUTBOX_QUEUE_NAME: webhookOutboxQueueName
+  WEBHOOK_MAX_ATTEMPTS: string(webhookMaxAttempts)
+  WEBHOOK_TIMEOUT_SECONDS: string(webhookTimeoutSeconds)
+  WEBHOOK_RETRY_BASE_SECONDS: string(webhookRetryBaseSeconds)
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: string(webhookAllowPrivateAddresses)
+  // User context and inbound webhooks.
+  USER_ALLOWED_TENANTS: userAllowedTenants
+  USER_REQUIRED_SCOPE: userRequiredScope
+  USER_REQUIRED_ROLE: userRequiredRole
+  INBOUND_WEBHOOK_SECRET_NAME: inboundWebhookSecretName
+  INBOUND_TABLE_NAME: inboundTableName
+  INBOUND_RETRY_QUEUE_NAME: inboundRetryQueueName
+  INBOUND_REPLAY_WINDOW_SECONDS: string(inboundReplayWindowSeconds)
 }
 
 module functionApp 'modules/functionapp.bicep' = {
@@ -340,6 +442,8 @@ output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
+@description('The redirect URI to register on the app registration for admin consent, and to set as CONSENT_REDIRECT_URI.')
+output RELAY_CONSENT_REDIRECT_URI string = 'https://${functionApp.outputs.defaultHostName}/api/consent/callback'
 @description('Client id of the relay\'s user-assigned identity (MANAGED_IDENTITY_CLIENT_ID).')
 output RELAY_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 @description('Principal (object) id of the identity: the subject of the federated credential on the app registration.')

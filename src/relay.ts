@@ -7,16 +7,29 @@ import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { RelayConfig } from './config/settings';
 import { AppTokenProvider } from './auth/app-token';
-import { KeyVaultSecrets } from './auth/key-vault-secrets';
+import { KeyVaultSecrets, type SecretSource } from './auth/key-vault-secrets';
+import {
+  CertificateCredential,
+  FederatedCredential,
+  SecretCredential,
+  type ClientCredentialSource,
+} from './auth/credentials';
+import { TenantRegistry } from './tenants/tenant-registry';
+import { ConsentService } from './tenants/consent';
 import { DefenderHttp } from './defender/http';
 import { GraphIncidentSource, LegacyIncidentSource, type IncidentSource } from './defender/incident-source';
 import { createStorageClients, type StorageClients } from './storage/clients';
 import { StorageQueueDestination } from './delivery/storage-queue';
 import type { Destination } from './delivery/destination';
+import { WebhookOutboxDestination } from './delivery/webhook-outbox';
+import { WebhookDelivery, type WebhookDeliveryDeps } from './delivery/webhook-delivery';
 import { TableStateStore, type StateStore } from './sync/state-store';
 import { TenantSync } from './sync/tenant-sync';
-import { syncTenants, type SyncSummary } from './sync/sync-tenants';
-import type { TenantSyncOptions } from './sync/tenant-sync';
+import { syncTenantLeased, syncTenants, type SyncSummary } from './sync/sync-tenants';
+import type { TenantSyncOptions, TenantSyncResult } from './sync/tenant-sync';
+import { BlobTenantLeases, type TenantLeases } from './sync/tenant-lease';
+import { SyncJobQueue } from './sync/sync-jobs';
+import { SlidingWindowLimiter } from './defender/rate-limiter';
 import type { Logger } from './telemetry';
 import { RelayAuthError } from './auth/errors';
 
@@ -28,7 +41,19 @@ export interface Relay {
   tokens: AppTokenProvider;
   source: IncidentSource;
   destinations: Destination[];
+  /** Sends the jobs of the webhook outbox queue (WEBHOOKS). */
+  webhooks: WebhookDelivery;
   tenantSync: TenantSync;
+  leases: TenantLeases;
+  /** The fan-out queue: one job per tenant, worked by the syncWorker function. */
+  syncJobs: SyncJobQueue;
+  /** One tenant's sync under its lease (outcome `busy` when another run holds it); records the outcome. */
+  syncTenant(tenantId: string, options?: TenantSyncOptions & { log?: Logger }): Promise<TenantSyncResult>;
+  /** The tenant registry (TENANTS_TABLE_NAME merged with DEFENDER_TENANTS); `enabledTenantIds()` = what to sync. */
+  tenants: TenantRegistry;
+  /** Admin-consent onboarding (CONSENT_REDIRECT_URI). */
+  consent: ConsentService;
+  /** Syncs `tenants`, or every enabled tenant of the registry; records each outcome in the registry. */
   syncAll(options?: TenantSyncOptions & { tenants?: string[]; log?: Logger }): Promise<SyncSummary>;
 }
 
@@ -36,6 +61,25 @@ export function managedIdentity(config: RelayConfig): TokenCredential {
   return config.managedIdentityClientId
     ? new ManagedIdentityCredential({ clientId: config.managedIdentityClientId })
     : new ManagedIdentityCredential();
+}
+
+/** The webhook delivery use case on the relay's storage and Key Vault (tests override timing through `overrides`). */
+export function createWebhookDelivery(
+  config: RelayConfig,
+  storage: StorageClients,
+  secrets: SecretSource,
+  overrides: Partial<WebhookDeliveryDeps> = {},
+): WebhookDelivery {
+  return new WebhookDelivery({
+    destinations: config.webhooks.destinations,
+    secrets,
+    outbox: storage.queues.getQueueClient(config.webhooks.outboxQueue),
+    poison: storage.queues.getQueueClient(config.webhooks.poisonQueue),
+    blobs: storage.blobs,
+    claimCheckContainer: config.names.claimCheckContainer,
+    settings: config.webhooks,
+    ...overrides,
+  });
 }
 
 export function createRelay(config: RelayConfig, options: { log?: Logger } = {}): Relay {
@@ -46,24 +90,17 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
   const secrets = config.keyVaultUrl
     ? new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), config.secretCacheTtlMs)
     : undefined;
-  if (config.credential.kind !== 'secret') {
-    throw new RelayAuthError(
-      `DEFENDER_CREDENTIAL "${config.credential.kind}" is not available in this version; use "secret".`,
-      'credential_unsupported',
-    );
-  }
-  if (!secrets)
-    throw new RelayAuthError('KEY_VAULT_URL is required for the client secret.', 'keyvault_missing');
   const tokens = new AppTokenProvider({
     clientId: config.clientId,
     endpoints: config.endpoints,
-    secrets,
-    secretName: config.credential.secretName,
+    credential: clientCredential(config, identity, secrets),
   });
   const http = new DefenderHttp({
     tokens,
     timeoutMs: config.http.timeoutMs,
     maxRetries: config.http.maxRetries,
+    // The legacy API allows 50 calls a minute per tenant; Graph answers 429 when it wants less.
+    limiters: { legacy: new SlidingWindowLimiter(config.sync.legacyCallsPerMinute) },
   });
   const source: IncidentSource =
     config.api === 'graph'
@@ -76,7 +113,46 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
       storage.blobs.getContainerClient(config.names.claimCheckContainer),
     ),
   ];
+  if (config.webhooks.destinations.length > 0) {
+    // Webhooks are delivered from their outbox queue; the sync only has to get the jobs stored.
+    destinations.push(
+      new WebhookOutboxDestination(
+        storage.queues.getQueueClient(config.webhooks.outboxQueue),
+        storage.blobs.getContainerClient(config.names.claimCheckContainer),
+        config.webhooks.destinations,
+      ),
+    );
+  }
+  const webhooks = createWebhookDelivery(config, storage, secrets ?? noKeyVault());
   const tenantSync = new TenantSync({ source, destinations, state, settings: config.sync, log: options.log });
+  const tenants = new TenantRegistry(storage.table(config.names.tenantsTable), config.tenants);
+  const consent = new ConsentService({
+    clientId: config.clientId,
+    authorityHost: config.endpoints.authorityHost,
+    redirectUri: config.consent.redirectUri,
+    stateLifetimeMs: config.consent.stateLifetimeMs,
+    keySecretName: config.consent.stateKeySecretName,
+    secrets,
+    registry: tenants,
+  });
+  const leases = new BlobTenantLeases(storage.blobs.getContainerClient(config.sync.leasesContainer));
+  const syncJobs = new SyncJobQueue(storage.queues.getQueueClient(config.sync.jobsQueue));
+  const syncTenant = async (tenantId: string, opts: TenantSyncOptions & { log?: Logger } = {}) => {
+    const log = opts.log ?? options.log;
+    const result = await syncTenantLeased(tenantSync, leases, tenantId, opts);
+    if (result.outcome !== 'busy') {
+      await tenants
+        .recordOutcome(result.tenantId, {
+          outcome: result.outcome,
+          error: result.error,
+          errorCode: result.errorCode,
+        })
+        .catch((e: Error) =>
+          log?.(`tenant ${tenantId}: recording the outcome in the registry failed: ${e.message}`),
+        );
+    }
+    return result;
+  };
   return {
     config,
     storage,
@@ -85,8 +161,59 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     tokens,
     source,
     destinations,
+    webhooks,
     tenantSync,
-    syncAll: (opts = {}) =>
-      syncTenants(tenantSync, opts.tenants ?? config.tenants, { ...opts, log: opts.log ?? options.log }),
+    leases,
+    syncJobs,
+    syncTenant,
+    tenants,
+    consent,
+    syncAll: async (opts = {}) => {
+      const log = opts.log ?? options.log;
+      const tenantIds = opts.tenants ?? (await tenants.enabledTenantIds());
+      return syncTenants((tenantId, o) => syncTenant(tenantId, { ...o, log }), tenantIds, {
+        concurrency: config.sync.tenantConcurrency,
+        ...opts,
+        log,
+      });
+    },
   };
+}
+
+/** The app registration's credential, as DEFENDER_CREDENTIAL says (loadConfig checked the settings it needs). */
+export function clientCredential(
+  config: RelayConfig,
+  identity: TokenCredential,
+  secrets: SecretSource | undefined,
+): ClientCredentialSource {
+  if (config.credential.kind === 'federated') {
+    if (!config.managedIdentityClientId) {
+      throw new RelayAuthError(
+        'DEFENDER_CREDENTIAL "federated" needs MANAGED_IDENTITY_CLIENT_ID (a user-assigned identity).',
+        'managed_identity_missing',
+      );
+    }
+    return new FederatedCredential(identity, config.endpoints.federationAudience);
+  }
+  if (!secrets) {
+    throw new RelayAuthError(
+      `KEY_VAULT_URL is required for the client ${config.credential.kind}.`,
+      'keyvault_missing',
+    );
+  }
+  return config.credential.kind === 'certificate'
+    ? new CertificateCredential(secrets, config.credential.secretName)
+    : new SecretCredential(secrets, config.credential.secretName);
+}
+
+/** Stands in for Key Vault when KEY_VAULT_URL is not set (federated credential): any read says so. */
+function noKeyVault(): SecretSource {
+  const fail = (name: string): Promise<string> =>
+    Promise.reject(
+      new RelayAuthError(
+        `KEY_VAULT_URL is not set, so Key Vault secret '${name}' cannot be read: set KEY_VAULT_URL.`,
+        'keyvault_missing',
+      ),
+    );
+  return { get: fail, refresh: fail };
 }

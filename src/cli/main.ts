@@ -8,11 +8,17 @@ import { ConfigError, loadConfig } from '../config/settings';
 import { createRelay } from '../relay';
 import { readLocalSettings } from './local-settings';
 import { runSync } from './sync-command';
+import { runStatus } from './status-command';
+import { runWebhookCommand } from './webhook-command';
+import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
 
 const USAGE = `Usage: defender-relay <command> [options]
 
 Commands:
   sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
+  status                                        per-tenant checkpoint, lag and last error
+  webhook test <name>                           send a signed test event to one webhook destination
+${TENANTS_USAGE}
   help                                          show this help
 
 Options:
@@ -31,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       since: { type: 'string' },
       tenant: { type: 'string', multiple: true },
       settings: { type: 'string' },
+      name: { type: 'string' },
+      all: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -53,6 +61,16 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'sync':
       return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });
+    case 'status':
+      return runStatus(createRelay(config), { json: values.json });
+    case 'webhook':
+      return runWebhookCommand(createRelay(config), positionals.slice(1), { json: values.json });
+    case 'tenants':
+      return runTenantsCommand(createRelay(config), positionals.slice(1), {
+        json: values.json,
+        all: values.all,
+        name: values.name,
+      });
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

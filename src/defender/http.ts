@@ -31,8 +31,13 @@ export interface DefenderHttpOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   random?: () => number;
-  /** Waits for a per-tenant rate limiter slot before each call (the legacy API's 50 calls a minute). */
-  limiter?: (tenantId: string, api: ApiFlavour) => Promise<void>;
+  /** Per-tenant limiter of one API's calls (the relay uses one for the legacy API's 50 calls a minute). */
+  limiters?: Partial<Record<ApiFlavour, CallLimiter>>;
+}
+
+export interface CallLimiter {
+  waitMs(key: string): number;
+  acquire(key: string): Promise<void>;
 }
 
 export interface DefenderRequest {
@@ -63,7 +68,7 @@ export class DefenderHttp {
       this.spend(req);
       let waitMs: number | undefined;
       let failure: DefenderApiError;
-      if (this.options.limiter) await this.options.limiter(req.tenantId, req.api);
+      await this.limit(req);
       // Token errors (consent, secrets, Key Vault) carry their own message and go up as they are.
       const token = await this.options.tokens.getToken(req.tenantId, req.api);
       try {
@@ -110,6 +115,19 @@ export class DefenderHttp {
       }
       await this.sleep(delay);
     }
+  }
+
+  /** Waits for the tenant's limiter, unless the wait would pass the run's deadline (then stops the run). */
+  private async limit(req: DefenderRequest): Promise<void> {
+    const limiter = this.options.limiters?.[req.api];
+    if (!limiter) return;
+    const wait = limiter.waitMs(req.tenantId);
+    if (wait > 0 && req.budget && this.now() + wait > req.budget.deadline) {
+      throw new BudgetExhaustedError(
+        `stopping: the next ${apiName(req.api)} call would wait ${Math.ceil(wait / 1000)} s for the per-tenant rate limit, past the run's time budget`,
+      );
+    }
+    await limiter.acquire(req.tenantId);
   }
 
   private spend(req: DefenderRequest): void {

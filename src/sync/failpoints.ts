@@ -13,5 +13,7 @@ let passes = 0;
 export function failpoint(name: string): Promise<void> | void {
   if (!armed || armed.name !== name || ++passes !== armed.at) return;
   process.stderr.write(`FAILPOINT ${name}\n`);
+  // Hold the process here (a pending promise alone would let Node exit) until it is killed.
+  setInterval(() => undefined, 60_000);
   return new Promise<void>(() => undefined);
 }

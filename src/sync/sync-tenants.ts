@@ -1,9 +1,40 @@
 /**
- * Runs the tenant sync for several tenants, a few at a time. One tenant's failure is recorded and
- * reported and never stops the others. Produces the summary the CLI prints with --json.
+ * Runs the tenant sync for several tenants, a few at a time, each under its tenant lease. One tenant's
+ * failure is recorded and reported and never stops the others. Produces the summary the CLI prints.
  */
 import type { TenantSync, TenantSyncOptions, TenantSyncResult } from './tenant-sync';
+import { TenantBusyError, type TenantLeases } from './tenant-lease';
 import { emitMetric, type Logger } from '../telemetry';
+
+/** One tenant's sync under its lease; a busy lease is an outcome, not an error. */
+export async function syncTenantLeased(
+  sync: TenantSync,
+  leases: TenantLeases,
+  tenantId: string,
+  options: TenantSyncOptions = {},
+): Promise<TenantSyncResult> {
+  try {
+    return await leases.withLease(tenantId, () => sync.run(tenantId, options));
+  } catch (error) {
+    if (!(error instanceof TenantBusyError)) throw error;
+    return { ...emptyResult(tenantId, sync.api), outcome: 'busy', error: error.message };
+  }
+}
+
+function emptyResult(tenantId: string, api: 'graph' | 'legacy'): TenantSyncResult {
+  return {
+    tenantId,
+    api,
+    outcome: 'failed',
+    fetched: 0,
+    delivered: 0,
+    suppressed: 0,
+    malformed: 0,
+    apiCalls: 0,
+    from: '',
+    durationMs: 0,
+  };
+}
 
 export interface SyncSummary {
   tenants: number;
@@ -12,12 +43,15 @@ export interface SyncSummary {
   incidentsSuppressed: number;
   apiCalls: number;
   durationMs: number;
+  /** Tenants whose sync failed (a permission, consent, outage): the run's exit status is non-zero. */
   errors: { tenantId: string; outcome: string; error: string }[];
+  /** Tenants that stopped early (call or time budget, throttling, busy lease): the next run continues. */
+  incomplete: { tenantId: string; outcome: string; reason: string }[];
   results: TenantSyncResult[];
 }
 
 export async function syncTenants(
-  sync: TenantSync,
+  run: (tenantId: string, options: TenantSyncOptions) => Promise<TenantSyncResult>,
   tenantIds: string[],
   options: TenantSyncOptions & { concurrency?: number; log?: Logger } = {},
 ): Promise<SyncSummary> {
@@ -29,20 +63,11 @@ export async function syncTenants(
       const tenantId = tenantIds[next++] as string;
       let result: TenantSyncResult;
       try {
-        result = await sync.run(tenantId, options);
+        result = await run(tenantId, options);
       } catch (error) {
-        // The state store itself failed: still one tenant's problem, reported as such.
+        // The state store or the lease itself failed: still one tenant's problem, reported as such.
         result = {
-          tenantId,
-          api: 'graph',
-          outcome: 'failed',
-          fetched: 0,
-          delivered: 0,
-          suppressed: 0,
-          malformed: 0,
-          apiCalls: 0,
-          from: '',
-          durationMs: 0,
+          ...emptyResult(tenantId, 'graph'),
           error: error instanceof Error ? error.message : String(error),
         };
       }
@@ -65,11 +90,15 @@ export function summarize(results: TenantSyncResult[], durationMs: number): Sync
     errors: results
       .filter((r) => r.outcome === 'failed')
       .map((r) => ({ tenantId: r.tenantId, outcome: r.outcome, error: r.error ?? 'unknown error' })),
+    incomplete: results
+      .filter((r) => r.outcome === 'budget' || r.outcome === 'busy')
+      .map((r) => ({ tenantId: r.tenantId, outcome: r.outcome, reason: r.error ?? r.outcome })),
     results,
   };
 }
 
 export function reportMetrics(log: Logger, r: TenantSyncResult): void {
+  if (r.outcome === 'busy') return;
   if (r.outcome === 'failed') {
     emitMetric(log, 'relay.sync.failed', { tenantId: r.tenantId, api: r.api, reason: r.error });
     return;

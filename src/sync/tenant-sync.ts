@@ -35,7 +35,8 @@ export interface SyncSettings {
 export interface TenantSyncResult {
   tenantId: string;
   api: 'graph' | 'legacy';
-  outcome: 'complete' | 'budget' | 'failed';
+  /** `busy`: another run held the tenant's lease, so this one did nothing. */
+  outcome: 'complete' | 'budget' | 'failed' | 'busy';
   fetched: number;
   delivered: number;
   suppressed: number;
@@ -87,6 +88,10 @@ export class TenantSync {
 
   constructor(private readonly deps: TenantSyncDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  get api(): 'graph' | 'legacy' {
+    return this.deps.source.api;
   }
 
   async run(tenantId: string, options: TenantSyncOptions = {}): Promise<TenantSyncResult> {

@@ -2,31 +2,10 @@
  * The `defender-relay` command as a user runs it: a child process reading settings from its environment,
  * against the simulator and Azurite.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { identityEnv } from '../../tools/simulator/app-settings';
 import { startWorld, type World } from '../helpers/world';
-
-const BIN = path.resolve(__dirname, '../../bin/defender-relay.cjs');
-
-export function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/cli';
 
 let sim: Simulator;
 let world: World;

@@ -1,11 +1,13 @@
 /**
- * The first vertical slice, end to end with the real SDKs: the timer handler asks the managed-identity
- * endpoint for a Key Vault token, reads the client secret from Key Vault, gets a Defender token from
- * Entra ID through MSAL, lists the incidents updated since the checkpoint, and puts each version on the
- * Azurite queue as a CloudEvents message; then it stores the checkpoint in Table storage.
+ * The first vertical slice, end to end with the real SDKs, as the Functions host runs it: the timer puts a
+ * job for the tenant on the jobs queue; the worker, given that message, asks the managed-identity endpoint
+ * for a Key Vault token, reads the client secret from Key Vault, gets a Defender token from Entra ID through
+ * MSAL, lists the incidents updated since the checkpoint, and puts each version on the Azurite queue as a
+ * CloudEvents message; then it stores the checkpoint in Table storage.
  */
 import { InvocationContext, type Timer } from '@azure/functions';
-import { syncTimerHandler } from '../../src/functions/sync-timer';
+import { syncSchedulerHandler } from '../../src/functions/sync-scheduler';
+import { syncWorkerHandler } from '../../src/functions/sync-worker';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { startWorld, type World } from '../helpers/world';
 import { expectValidIncidentEvent } from '../helpers/schema';
@@ -15,6 +17,13 @@ const timer: Timer = {
   schedule: { adjustForDST: false },
   scheduleStatus: { last: '', next: '', lastUpdated: '' },
 };
+
+/** The jobs the timer scheduled, decoded as the queue trigger decodes them. */
+async function drainJobs(world: World): Promise<unknown[]> {
+  const queue = world.relay.storage.queues.getQueueClient(world.config.sync.jobsQueue);
+  const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+  return receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
+}
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -41,7 +50,10 @@ describe.each(['graph', 'legacy'] as const)('first slice on the %s API', (api) =
       logHandler: (_level, ...args) => logs.push(args.join(' ')),
     });
 
-    await syncTimerHandler(world.relay)(timer, context);
+    await syncSchedulerHandler(world.relay)(timer, context);
+    const jobs = await drainJobs(world);
+    expect(jobs).toEqual([expect.objectContaining({ tenantId: world.tenantId, reason: 'schedule' })]);
+    await syncWorkerHandler(world.relay)(jobs[0], context);
 
     const events = await world.drainQueue();
     expect(events).toHaveLength(1);
