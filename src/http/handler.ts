@@ -30,7 +30,8 @@ export function httpFunction(
       return await handle(request, context);
     } catch (error) {
       if (error instanceof HttpProblem) {
-        if (error.status >= 500) context.warn(`${context.functionName}: ${error.status} ${redact(error.detail)}`);
+        if (error.status >= 500)
+          context.warn(`${context.functionName}: ${error.status} ${redact(error.detail)}`);
         return problemResponse(error, instance);
       }
       context.error(`${context.functionName}: unexpected ${describeUnexpected(error)}`);

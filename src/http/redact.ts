@@ -8,9 +8,15 @@ const PATTERNS: [RegExp, string][] = [
   [/\b(bearer|basic)\s+[\w\-.~+/=]{8,}/gi, '$1 [redacted]'],
   [/\bv1,[A-Za-z0-9+/=]{16,}/g, 'v1,[signature]'],
   [/\bwhsec_[A-Za-z0-9+/=]+/g, 'whsec_[redacted]'],
-  [/([?&](?:sig|code|client_secret|assertion|access_token|refresh_token|client_assertion)=)[^&\s]+/gi, '$1[redacted]'],
+  [
+    /([?&](?:sig|code|client_secret|assertion|access_token|refresh_token|client_assertion)=)[^&\s]+/gi,
+    '$1[redacted]',
+  ],
   [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, '$1[credentials]@'],
-  [/("?(?:client_secret|password|secret|assertion|access_token|refresh_token)"?\s*[:=]\s*"?)[^"\s,&}]+/gi, '$1[redacted]'],
+  [
+    /("?(?:client_secret|password|secret|assertion|access_token|refresh_token)"?\s*[:=]\s*"?)[^"\s,&}]+/gi,
+    '$1[redacted]',
+  ],
 ];
 
 export function redact(text: string): string {

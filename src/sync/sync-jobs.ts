@@ -10,11 +10,9 @@ import { encodeMessage } from '../delivery/storage-queue';
 
 export const syncJobSchema = z.object({
   jobId: z.string().min(1).max(100),
-  tenantId: z
-    .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
-      message: 'is not a tenant id (GUID)',
-    }),
+  tenantId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: 'is not a tenant id (GUID)',
+  }),
   reason: z.enum(['schedule', 'on-demand', 'backfill']),
   /** Backfill: read from this time instead of the checkpoint. */
   since: z.string().optional(),
