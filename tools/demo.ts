@@ -1,35 +1,52 @@
 /**
  * `npm run demo`: incidents flowing end to end on this machine, with no Azure account and no Core Tools.
  * Starts Azurite (in memory) and the simulated Microsoft cloud, seeds a tenant with incidents, configures
- * the relay through settings alone (as local.settings.json would), runs the same sync the timer runs,
- * changes two incidents and syncs again (only those two versions travel), shows a message from the queue,
- * and stops everything it started.
+ * the relay through settings alone (as local.settings.json would), runs the Functions' own handlers as the
+ * host would (the timer schedules, the queue-triggered worker syncs), changes two incidents and runs again
+ * (only those two versions travel), shows a message from the queue, and stops everything it started.
  */
 import { QueueClient } from '@azure/storage-queue';
+import { InvocationContext, type Timer } from '@azure/functions';
 import { startAzurite, type AzuriteHandle } from './azurite';
 import { startSimulator, type Simulator } from './simulator';
 import { identityEnv, simulatorAppSettings } from './simulator/app-settings';
 import { loadConfig } from '../src/config/settings';
 import { createRelay } from '../src/relay';
-import type { SyncSummary } from '../src/sync/sync-tenants';
+import type { Relay } from '../src/relay';
+import { syncSchedulerHandler } from '../src/functions/sync-scheduler';
+import { syncWorkerHandler } from '../src/functions/sync-worker';
 import type { IncidentEvent } from '../src/delivery/envelope';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (s: string) => console.log(`\n${bold(`▶ ${s}`)}`);
 
-function printSummary(summary: SyncSummary): void {
-  for (const r of summary.results) {
-    console.log(
-      `  tenant ${r.tenantId}: ${r.fetched} incident version(s) read, ${r.delivered} delivered to the queue, ` +
-        `${r.suppressed} already delivered and skipped, ${r.apiCalls} Defender API call(s); outcome ${r.outcome}`,
-    );
-    if (r.checkpoint) console.log(`  checkpoint now ${r.checkpoint}`);
-    if (r.error) console.log(`  error: ${r.error}`);
-  }
+const timer: Timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
+
+/**
+ * One scheduled round as the Functions host runs it: the timer function puts one job per tenant on the
+ * jobs queue, and the queue-triggered worker function is handed each job. The handlers' own log lines
+ * (not the RelayMetric telemetry) are shown.
+ */
+async function scheduledRound(relay: Relay): Promise<void> {
+  const context = (functionName: string) =>
+    new InvocationContext({
+      functionName,
+      logHandler: (_level, ...args) => {
+        const line = args.join(' ');
+        if (!line.startsWith('RelayMetric ')) console.log(`  [${functionName}] ${line}`);
+      },
+    });
+  await syncSchedulerHandler(relay)(timer, context('syncScheduler'));
+  const jobs = relay.storage.queues.getQueueClient(relay.config.sync.jobsQueue);
+  for (const job of await peekAll(jobs)) await syncWorkerHandler(relay)(job, context('syncWorker'));
 }
 
-async function peekAll(queue: QueueClient): Promise<IncidentEvent[]> {
-  const events: IncidentEvent[] = [];
+async function peekAll<T = IncidentEvent>(queue: QueueClient): Promise<T[]> {
+  const events: T[] = [];
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({
       numberOfMessages: 32,
@@ -37,7 +54,7 @@ async function peekAll(queue: QueueClient): Promise<IncidentEvent[]> {
     });
     if (receivedMessageItems.length === 0) return events;
     for (const m of receivedMessageItems) {
-      events.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as IncidentEvent);
+      events.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as T);
       await queue.deleteMessage(m.messageId, m.popReceipt);
     }
   }
@@ -71,8 +88,8 @@ async function main(): Promise<number> {
       `  API ${config.api}, queue "${config.names.incidentsQueue}", schedule "${config.sync.schedule}"`,
     );
 
-    step('Sync #1: the same use case the timer function runs');
-    printSummary(await relay.syncAll());
+    step('Round #1: the timer function schedules the tenant, the queue-triggered worker syncs it');
+    await scheduledRound(relay);
 
     step('Two incidents change in Defender: one is resolved, one escalates to high severity');
     const [a, b] = sim.incidents.ids(tenantId);
@@ -83,11 +100,13 @@ async function main(): Promise<number> {
     });
     sim.incidents.update(tenantId, b!, { severity: 'high', assignedTo: 'soc-tier2@contoso.com' });
 
-    step('Sync #2: only the two new versions travel; everything else is suppressed as already delivered');
-    printSummary(await relay.syncAll());
+    step('Round #2: only the two new versions travel; everything else is suppressed as already delivered');
+    await scheduledRound(relay);
 
     step('What landed on the queue');
-    const events = await peekAll(relay.storage.queues.getQueueClient(config.names.incidentsQueue));
+    const events = await peekAll<IncidentEvent>(
+      relay.storage.queues.getQueueClient(config.names.incidentsQueue),
+    );
     for (const e of events) {
       const h = e.data.header;
       console.log(
