@@ -8,8 +8,8 @@ import { loadConfig } from './config/settings';
 import { createRelay } from './relay';
 import { syncSchedulerHandler } from './functions/sync-scheduler';
 import { syncWorkerOptions } from './functions/sync-worker';
-import { syncHttpHandler } from './functions/sync-http';
-import { consentCallbackHandler, consentStartHandler } from './functions/consent';
+import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
+import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
 
 const config = loadConfig(process.env);
@@ -18,24 +18,17 @@ const relay = createRelay(config);
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.
 app.timer('syncScheduler', { schedule: config.sync.schedule, handler: syncSchedulerHandler(relay) });
 app.storageQueue('syncWorker', syncWorkerOptions(relay));
-// Every method reaches the handler, so a wrong one gets 405 problem JSON rather than the host's 404.
-app.http('syncNow', {
-  route: 'sync',
-  methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-  authLevel: 'function',
-  handler: syncHttpHandler(relay),
-});
 app.storageQueue('webhookDelivery', webhookDeliveryOptions(relay));
-// Admin-consent onboarding: anonymous, a customer's administrator follows the link in a browser.
-app.http('consentStart', {
-  route: 'consent',
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  handler: consentStartHandler(relay),
-});
-app.http('consentCallback', {
-  route: 'consent/callback',
-  methods: ['GET'],
-  authLevel: 'anonymous',
-  handler: consentCallbackHandler(relay),
-});
+// Inbound updates whose first application failed are retried from their queue (then -poison).
+app.storageQueue('inboundRetry', inboundRetryOptions(relay));
+// Every HTTP function (sync, consent, user actions, inbound webhooks, health) is in one list, which the
+// property-based test also uses. Every method reaches the handler, so a wrong one gets 405 problem JSON
+// rather than the host's 404.
+for (const f of HTTP_FUNCTIONS) {
+  app.http(f.name, {
+    route: f.route,
+    methods: [...ALL_METHODS],
+    authLevel: f.authLevel,
+    handler: f.handler(relay),
+  });
+}

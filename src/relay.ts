@@ -32,6 +32,11 @@ import { SyncJobQueue } from './sync/sync-jobs';
 import { SlidingWindowLimiter } from './defender/rate-limiter';
 import type { Logger } from './telemetry';
 import { RelayAuthError } from './auth/errors';
+import type { TokenProvider } from './auth/app-token';
+import { UserTokenValidator } from './auth/user-token';
+import { OboTokenProvider } from './auth/obo';
+import { DefenderActions } from './defender/actions';
+import { InboundUpdates } from './inbound/inbound-updates';
 
 export interface Relay {
   config: RelayConfig;
@@ -55,6 +60,12 @@ export interface Relay {
   consent: ConsentService;
   /** Syncs `tenants`, or every enabled tenant of the registry; records each outcome in the registry. */
   syncAll(options?: TenantSyncOptions & { tenants?: string[]; log?: Logger }): Promise<SyncSummary>;
+  /** User context: validates callers' tokens and exchanges them on their behalf (per-user token caches). */
+  user: { validator: UserTokenValidator; obo: OboTokenProvider };
+  /** Hunting and incident updates with a token provider: `relay.obo.forUser(user)` or `relay.tokens`. */
+  actions(tokens: TokenProvider): DefenderActions;
+  /** Inbound webhooks from ticketing / SOAR systems, applied with the application context. */
+  inbound: InboundUpdates;
 }
 
 export function managedIdentity(config: RelayConfig): TokenCredential {
@@ -90,17 +101,16 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
   const secrets = config.keyVaultUrl
     ? new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), config.secretCacheTtlMs)
     : undefined;
-  const tokens = new AppTokenProvider({
-    clientId: config.clientId,
-    endpoints: config.endpoints,
-    credential: clientCredential(config, identity, secrets),
-  });
+  // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
+  const credential = clientCredential(config, identity, secrets);
+  const tokens = new AppTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential });
+  const legacyLimiter = new SlidingWindowLimiter(config.sync.legacyCallsPerMinute);
   const http = new DefenderHttp({
     tokens,
     timeoutMs: config.http.timeoutMs,
     maxRetries: config.http.maxRetries,
     // The legacy API allows 50 calls a minute per tenant; Graph answers 429 when it wants less.
-    limiters: { legacy: new SlidingWindowLimiter(config.sync.legacyCallsPerMinute) },
+    limiters: { legacy: legacyLimiter },
   });
   const source: IncidentSource =
     config.api === 'graph'
@@ -153,12 +163,50 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     }
     return result;
   };
+  const user = {
+    validator: new UserTokenValidator({
+      authorityHost: config.endpoints.authorityHost,
+      clientId: config.clientId,
+      allowedTenants: config.user.allowedTenants,
+      requiredScope: config.user.requiredScope,
+      requiredRole: config.user.requiredRole,
+    }),
+    obo: new OboTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential }),
+  };
+  // Interactive actions: fewer retries than a sync run, and the legacy API's limiter shared with it.
+  const actions = (actionTokens: TokenProvider) =>
+    new DefenderActions(
+      new DefenderHttp({
+        tokens: actionTokens,
+        timeoutMs: config.http.timeoutMs,
+        maxRetries: Math.min(config.http.maxRetries, 2),
+        limiters: { legacy: legacyLimiter },
+      }),
+      {
+        graphBaseUrl: config.endpoints.graphBaseUrl,
+        legacyBaseUrl: config.endpoints.legacyBaseUrl,
+        portalUrl: config.endpoints.portalUrl,
+      },
+    );
+  const inbound = new InboundUpdates({
+    secrets: secrets ?? noKeyVault(),
+    secretName: config.inbound.secretName,
+    table: storage.table(config.inbound.table),
+    retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
+    replayWindowMs: config.inbound.replayWindowMs,
+    homeTenantId: config.homeTenantId,
+    api: config.api,
+    actions: actions(tokens),
+  });
   return {
     config,
     storage,
     state,
     secrets,
     tokens,
+    user,
+    actions,
+    inbound,
     source,
     destinations,
     webhooks,

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../config/settings';
 import { createRelay } from '../relay';
 import { readLocalSettings } from './local-settings';
 import { runSync } from './sync-command';
+import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
@@ -19,6 +20,7 @@ Commands:
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
 ${TENANTS_USAGE}
+  check                                         check Key Vault, tokens, destinations and tenant lag
   help                                          show this help
 
 Options:
@@ -71,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
         all: values.all,
         name: values.name,
       });
+    case 'check':
+      return runCheck(createRelay(config), { json: values.json });
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

@@ -83,7 +83,8 @@ async function answer(
       const detail = error.detail ?? '';
       if (status >= 500) context.warn(`${context.functionName}: ${status} ${code}`);
       if (wantsJson(request)) {
-        return problemResponse(new HttpProblem(status, detail, { code, title }), pathOf(request));
+        const headers = error instanceof HttpProblem ? error.headers : undefined;
+        return problemResponse(new HttpProblem(status, detail, { code, title, headers }), pathOf(request));
       }
       return page(status, title, [escapeHtml(detail)]);
     }

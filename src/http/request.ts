@@ -114,7 +114,8 @@ export function fieldErrors(error: z.ZodError, prefix = ''): FieldError[] {
       }
       continue;
     }
-    const field = prefix + (pathString(issue.path) || (prefix ? prefix.replace(/\.$/, '') : 'body'));
+    const path = pathString(issue.path);
+    const field = path ? prefix + path : prefix ? prefix.replace(/\.$/, '') : 'body';
     const received = /received undefined/.test(issue.message);
     out.push({
       field,

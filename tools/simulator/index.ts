@@ -176,7 +176,17 @@ export interface IssueTokenInput {
   /** Seconds; negative makes an already expired token. */
   lifetimeSeconds?: number;
   upn?: string;
+  /** Token format: '1.0' (default; issuer `https://sts.windows.net/{tid}/`) or '2.0' (issuer
+   *  `${authorityHost}/{tid}/v2.0`, as an app with accessTokenAcceptedVersion 2 receives). */
+  version?: '1.0' | '2.0';
   extra?: JwtClaims;
+}
+
+export interface HuntingLimits {
+  /** Rows a query may return before it fails (default 100,000, the service's cap). */
+  maxRows?: number;
+  /** A query containing this text fails as timed out (the service stops queries after a few minutes). */
+  timeoutMarker?: string;
 }
 
 export interface Simulator {
@@ -210,6 +220,8 @@ export interface Simulator {
   issueToken(input: IssueTokenInput): string;
   /** JWKS of the simulator's signing key. */
   jwks(): { keys: Record<string, unknown>[] };
+  /** Advanced hunting's limits (row cap, timeout), to test how they come back. */
+  huntingLimits: { set(limits: HuntingLimits): void; clear(): void };
   stop(): Promise<void>;
 }
 
@@ -385,6 +397,11 @@ class SimulatorImpl implements Simulator {
   private readonly systemIdentity: ManagedIdentityInfo;
   private readonly vaults = new Map<string, VaultRecord>();
   private faultList: FaultState[] = [];
+  private huntingLimitState: HuntingLimits = {};
+  readonly huntingLimits: Simulator['huntingLimits'] = {
+    set: (limits) => void (this.huntingLimitState = { ...limits }),
+    clear: () => void (this.huntingLimitState = {}),
+  };
   private readonly limits = new Map<string, { perMinute: number; hits: number[] }>();
   private counts = this.emptyCounts();
   private readonly httpsServer: https.Server;
@@ -594,7 +611,10 @@ class SimulatorImpl implements Simulator {
     const lifetime = input.lifetimeSeconds ?? this.lifetime;
     const claims: JwtClaims = {
       aud: input.audience,
-      iss: `https://sts.windows.net/${input.tenantId}/`,
+      iss:
+        input.version === '2.0'
+          ? `${this.urls.authorityHost}/${input.tenantId}/v2.0`
+          : `https://sts.windows.net/${input.tenantId}/`,
       iat: lifetime < 0 ? iat + lifetime - 60 : iat,
       nbf: lifetime < 0 ? iat + lifetime - 60 : iat,
       exp: iat + lifetime,
@@ -608,7 +628,7 @@ class SimulatorImpl implements Simulator {
       sub: input.oid ?? crypto.randomUUID(),
       tid: input.tenantId,
       uti: crypto.randomBytes(16).toString('base64url'),
-      ver: '1.0',
+      ver: input.version ?? '1.0',
       ...(input.roles && input.roles.length > 0 ? { roles: input.roles } : {}),
       ...(input.scp ? { scp: input.scp } : {}),
       ...(input.upn ? { upn: input.upn, unique_name: input.upn, name: input.upn.split('@')[0] } : {}),
@@ -1913,7 +1933,13 @@ class SimulatorImpl implements Simulator {
     if (typeof query !== 'string' || query.trim() === '')
       throw new ODataError("Property 'Query' is required.");
     const take = /\b(?:take|limit)\s+(\d+)\s*$/i.exec(query.trim());
-    const max = take ? Number(take[1]) : 100_000;
+    const cap = this.huntingLimitState.maxRows ?? 100_000;
+    const max = take ? Number(take[1]) : Infinity;
+    if (this.huntingLimitState.timeoutMarker && query.includes(this.huntingLimitState.timeoutMarker)) {
+      throw new ODataError(
+        'Query execution has exceeded the allowed limits. The query execution was timed out after 3 minutes. Optimize the query and try again.',
+      );
+    }
     const rows = this.incidents
       .visible(tid)
       .flatMap((v) =>
@@ -1930,6 +1956,11 @@ class SimulatorImpl implements Simulator {
       )
       .sort((x, y) => (x.Timestamp < y.Timestamp ? 1 : -1))
       .slice(0, max);
+    if (rows.length > cap) {
+      throw new ODataError(
+        `Query result exceeded the allowed limit of ${cap} rows. Reduce the result size, for example with take or summarize.`,
+      );
+    }
     const columns: [string, string][] = [
       ['Timestamp', 'DateTime'],
       ['AlertId', 'String'],

@@ -1,0 +1,221 @@
+/**
+ * Deep health: every dependency the relay needs, checked now, each answer in words a person can act on.
+ * Used by `GET /api/health/deep` (function key) and `defender-relay check`.
+ *
+ * - Key Vault: the app credential's secret (secret / certificate) and the inbound webhook secret.
+ * - Tokens: an application-context token for each tenant (home and customers: partner context), and for
+ *   the user context the signing keys of each allowed tenant (a user token cannot be made without a user).
+ * - Destinations: the incidents queue and claim-check container, the webhook outbox queue when webhooks
+ *   are configured, and the inbound tables and retry queue.
+ * - Per-tenant checkpoint lag: time since the last complete sync, and the last error.
+ *
+ * A check marked `required: false` (an optional feature) makes the answer `degraded`, not `unhealthy`.
+ */
+import type { Relay } from '../relay';
+
+export interface HealthCheck {
+  name: string;
+  ok: boolean;
+  required: boolean;
+  /** What was checked, or what is wrong and how to fix it. */
+  detail: string;
+  /** Per-tenant lag, seconds. */
+  lagSeconds?: number;
+}
+
+export interface HealthReport {
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  checkedAt: string;
+  checks: HealthCheck[];
+}
+
+export interface HealthOptions {
+  /** A tenant whose last complete sync is older than this is reported (default 30 minutes). */
+  maxLagSeconds?: number;
+  /** Per-check timeout (default 20 s). */
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+type HealthRelay = Pick<Relay, 'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user'>;
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<T>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function storageFailure(error: unknown, what: string, setting: string): Error {
+  return new Error(storageError(error, what, setting), { cause: error });
+}
+
+function storageError(error: unknown, what: string, setting: string): string {
+  const e = error as { statusCode?: number; code?: string; message?: string };
+  if (e?.statusCode === 404)
+    return `${what} does not exist: deploy infra/ (it creates it) or fix ${setting}.`;
+  if (e?.statusCode === 403)
+    return `The app's identity may not use ${what}: give it the storage data roles (infra/modules/roles.bicep does).`;
+  return `${what} could not be reached (${e?.code ?? e?.statusCode ?? 'error'}): check AzureWebJobsStorage and the network.`;
+}
+
+export async function runHealthChecks(
+  relay: HealthRelay,
+  options: HealthOptions = {},
+): Promise<HealthReport> {
+  const { config } = relay;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const now = options.now ?? Date.now;
+  const maxLag = options.maxLagSeconds ?? 1800;
+  const checks: Promise<HealthCheck>[] = [];
+  const check = (
+    name: string,
+    required: boolean,
+    fn: () => Promise<string | Omit<HealthCheck, 'name' | 'required'>>,
+  ) =>
+    checks.push(
+      withTimeout(timeoutMs, name, fn).then(
+        (r): HealthCheck =>
+          typeof r === 'string' ? { name, required, ok: true, detail: r } : { name, required, ...r },
+        (error: unknown): HealthCheck => ({ name, required, ok: false, detail: message(error) }),
+      ),
+    );
+
+  // Key Vault.
+  if (config.credential.kind !== 'federated') {
+    const secretName = config.credential.secretName;
+    check(`keyvault:${secretName}`, true, async () => {
+      if (!relay.secrets)
+        throw new Error('KEY_VAULT_URL is not set: set it to the vault that holds the app credential.');
+      await relay.secrets.get(secretName);
+      return `The managed identity can read the app's ${config.credential.kind} from Key Vault.`;
+    });
+  }
+  check(`keyvault:${config.inbound.secretName}`, false, async () => {
+    if (!relay.secrets) throw new Error('KEY_VAULT_URL is not set: inbound webhooks cannot be verified.');
+    await relay.secrets.get(config.inbound.secretName);
+    return 'The inbound webhook signing secret is readable.';
+  });
+
+  // Tenants: the registry (setting + consented), or the setting when the registry cannot be read.
+  let tenants = config.tenants;
+  try {
+    tenants = await withTimeout(timeoutMs, 'the tenant registry', () => relay.tenants.enabledTenantIds());
+  } catch (error) {
+    check('storage:tenants', true, () =>
+      Promise.reject(storageFailure(error, 'The tenants table', 'TENANTS_TABLE_NAME')),
+    );
+  }
+
+  // Tokens: application (and partner) context, per tenant.
+  for (const tenantId of tenants) {
+    check(`token:application:${tenantId}`, true, async () => {
+      await relay.tokens.getToken(tenantId, config.api);
+      return `A ${config.api === 'graph' ? 'Microsoft Graph' : 'Defender XDR API'} token for tenant ${tenantId} was issued.`;
+    });
+  }
+  // User context: signing keys of each allowed tenant (the OBO exchange uses the app credential above).
+  for (const tenantId of config.user.allowedTenants) {
+    check(`token:user:${tenantId}`, false, async () => {
+      await relay.user.validator.checkKeys(tenantId);
+      return `User tokens of tenant ${tenantId} can be validated (signing keys readable).`;
+    });
+  }
+
+  // Destinations and stores.
+  check(`destination:queue:${config.names.incidentsQueue}`, true, async () => {
+    try {
+      if (!(await relay.storage.queues.getQueueClient(config.names.incidentsQueue).exists())) {
+        throw Object.assign(new Error('missing'), { statusCode: 404 });
+      }
+      await relay.storage.blobs.getContainerClient(config.names.claimCheckContainer).getProperties();
+    } catch (error) {
+      throw storageFailure(
+        error,
+        `Queue ${config.names.incidentsQueue} or container ${config.names.claimCheckContainer}`,
+        'INCIDENTS_QUEUE_NAME / CLAIM_CHECK_CONTAINER_NAME',
+      );
+    }
+    return 'The incidents queue and the claim-check container are reachable.';
+  });
+  const webhooks = (config as { webhooks?: { destinations: unknown[]; outboxQueue: string } }).webhooks;
+  if (webhooks && webhooks.destinations.length > 0) {
+    check(`destination:webhooks:${webhooks.outboxQueue}`, true, async () => {
+      try {
+        await relay.storage.queues.getQueueClient(webhooks.outboxQueue).getProperties();
+      } catch (error) {
+        throw storageFailure(
+          error,
+          `Webhook outbox queue ${webhooks.outboxQueue}`,
+          'WEBHOOK_OUTBOX_QUEUE_NAME',
+        );
+      }
+      return `${webhooks.destinations.length} webhook destination(s); the outbox queue is reachable.`;
+    });
+  }
+  check(`inbound:queue:${config.inbound.retryQueue}`, false, async () => {
+    try {
+      const q = relay.storage.queues.getQueueClient(config.inbound.retryQueue);
+      if (!(await q.exists()))
+        return 'The inbound retry queue does not exist yet (it is created on first use).';
+      const props = await q.getProperties();
+      return `${props.approximateMessagesCount ?? 0} inbound update(s) waiting for retry.`;
+    } catch (error) {
+      throw storageFailure(error, `Queue ${config.inbound.retryQueue}`, 'INBOUND_RETRY_QUEUE_NAME');
+    }
+  });
+
+  // Per-tenant checkpoint lag.
+  for (const tenantId of tenants) {
+    check(`lag:${tenantId}`, true, async () => {
+      let state;
+      try {
+        state = await relay.state.getTenant(tenantId);
+      } catch (error) {
+        throw storageFailure(error, `The state table ${config.names.stateTable}`, 'STATE_TABLE_NAME');
+      }
+      if (!state?.cursorUpdatedAt && !state?.lastRunAt) {
+        return {
+          ok: true,
+          detail: `Tenant ${tenantId} has not been synced yet (the first run reads the last ${Math.round(config.sync.initialLookbackMs / 60_000)} minutes).`,
+        };
+      }
+      const last = Date.parse(state.cursorUpdatedAt ?? state.lastRunAt ?? '');
+      const lagSeconds = Number.isNaN(last) ? undefined : Math.max(0, Math.round((now() - last) / 1000));
+      const failing = state.lastOutcome === 'failed';
+      const late = lagSeconds !== undefined && lagSeconds > maxLag;
+      if (failing || late) {
+        return {
+          ok: false,
+          lagSeconds,
+          detail:
+            `Tenant ${tenantId}: checkpoint ${lagSeconds ?? '?'} s behind` +
+            (failing
+              ? `; the last sync failed: ${state.lastError ?? 'see the log'}`
+              : '; syncs are not completing (check the syncScheduler and syncWorker functions).'),
+        };
+      }
+      return { ok: true, lagSeconds, detail: `Tenant ${tenantId}: checkpoint ${lagSeconds ?? '?'} s old.` };
+    });
+  }
+
+  const results = await Promise.all(checks);
+  const requiredFailed = results.some((c) => !c.ok && c.required);
+  const optionalFailed = results.some((c) => !c.ok && !c.required);
+  return {
+    status: requiredFailed ? 'unhealthy' : optionalFailed ? 'degraded' : 'healthy',
+    checkedAt: new Date(now()).toISOString(),
+    checks: results,
+  };
+}
