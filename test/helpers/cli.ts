@@ -25,6 +25,10 @@ export function runCli(
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.on('exit', (code) => {
+      // What the command printed is searched for leaked credentials too (test/helpers/log-secrecy.ts).
+      globalThis.__RELAY_CAPTURE_OUTPUT__?.(`${stdout}\n${stderr}`);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }

@@ -35,6 +35,7 @@ import {
   Rng,
   sendJson,
   sendRaw,
+  recordSecret,
   signJwt,
   sleep,
   verifyRs256,
@@ -481,6 +482,8 @@ class SimulatorImpl implements Simulator {
     this.port = await listen(this.httpsServer);
     const msiPort = await listen(this.msiServer);
     const authorityHost = `https://127.0.0.1:${this.port}`;
+    const identityHeader = crypto.randomBytes(24).toString('hex');
+    recordSecret(identityHeader);
     this.urls = {
       authorityHost,
       knownAuthorities: [`127.0.0.1:${this.port}`],
@@ -488,7 +491,7 @@ class SimulatorImpl implements Simulator {
       legacyBaseUrl: `${authorityHost}/legacy`,
       keyVaultUrl: (vaultName = 'relay') => `https://${vaultName}.vault.localhost:${this.port}`,
       identityEndpoint: `http://127.0.0.1:${msiPort}/msi/token`,
-      identityHeader: crypto.randomBytes(24).toString('hex'),
+      identityHeader,
       managedIdentityIssuer: `${authorityHost}/${this.homeTenantId}/v2.0`,
     };
   }
@@ -524,6 +527,7 @@ class SimulatorImpl implements Simulator {
     const secrets = a.secrets ?? [
       `${this.rng.hex(3)}8Q~${crypto.randomBytes(27).toString('base64url').slice(0, 36)}`,
     ];
+    secrets.forEach(recordSecret);
     const app: AppRecord = {
       clientId,
       homeTenantId: a.homeTenantId,
@@ -568,6 +572,7 @@ class SimulatorImpl implements Simulator {
 
   rotateAppSecret(clientId: string, newSecret: string, opts: { keepOld?: boolean } = {}): void {
     const app = this.app(clientId);
+    recordSecret(newSecret);
     app.secrets = opts.keepOld ? [newSecret, ...app.secrets] : [newSecret];
   }
 
@@ -1368,6 +1373,7 @@ class SimulatorImpl implements Simulator {
     value: string,
     extra: { contentType?: string; tags?: Record<string, string> } = {},
   ): SecretVersion {
+    recordSecret(value);
     const versions = this.vault(vaultName).secrets.get(name) ?? [];
     const sv: SecretVersion = {
       version: crypto.randomBytes(16).toString('hex'),

@@ -115,7 +115,24 @@ export function signJwt(key: SigningKey, claims: JwtClaims, header: Record<strin
   );
   const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const sig = crypto.sign('RSA-SHA256', Buffer.from(`${h}.${p}`), key.privateKey).toString('base64url');
+  // A token's signature is what makes it a credential: enough to recognise it, whole or cut, in a log.
+  recordSecret(sig);
   return `${h}.${p}.${sig}`;
+}
+
+const issuedSecrets = new Set<string>();
+
+/**
+ * Every credential this simulator process has made: client secrets, Key Vault secret values, the
+ * managed-identity header, and the signature of every token it signed. The test suite searches the logs
+ * it captured for these (test/helpers/log-secrecy.ts).
+ */
+export function recordSecret(value: string | undefined): void {
+  if (value && value.length >= 12) issuedSecrets.add(value);
+}
+
+export function simulatorSecrets(): ReadonlySet<string> {
+  return issuedSecrets;
 }
 
 export interface DecodedJwt {
