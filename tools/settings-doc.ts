@@ -3,7 +3,7 @@
  *   npx tsx tools/settings-doc.ts markdown | example
  * test/unit/settings-doc.test.ts keeps the README and local.settings.example.json in step with the schema.
  */
-import { SETTINGS_DOC, type SettingName } from '../src/config/settings';
+import { SETTINGS_DOC, settingsSchema, type SettingName } from '../src/config/settings';
 
 export const EXAMPLE_VALUES: Partial<Record<SettingName, string>> = {
   DEFENDER_TENANT_ID: '00000000-0000-0000-0000-000000000000',
@@ -12,10 +12,18 @@ export const EXAMPLE_VALUES: Partial<Record<SettingName, string>> = {
   AzureWebJobsStorage: 'UseDevelopmentStorage=true',
 };
 
+/** Required means the schema rejects it missing; other rules (one of two storage forms, Key Vault only for
+ * a stored credential) are checked at start and described in the meaning column. */
+function isRequired(name: SettingName): boolean {
+  return !settingsSchema.shape[name].safeParse(undefined).success;
+}
+
 export function markdownTable(): string {
-  const rows = Object.entries(SETTINGS_DOC).map(
+  const rows = (
+    Object.entries(SETTINGS_DOC) as [SettingName, { default?: string; description: string }][]
+  ).map(
     ([name, doc]) =>
-      `| \`${name}\` | ${doc.default ? `\`${doc.default}\`` : '**required**'} | ${doc.description.replace(/\|/g, '\\|')} |`,
+      `| \`${name}\` | ${doc.default ? `\`${doc.default}\`` : isRequired(name) ? '**required**' : '(see meaning)'} | ${doc.description.replace(/\|/g, '\\|')} |`,
   );
   return ['| Setting | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
 }

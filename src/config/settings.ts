@@ -240,7 +240,8 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
       'Audience of the managed-identity token presented as a federated credential (`federated`); US Gov clouds: `api://AzureADTokenExchangeUSGov`.',
   },
   KEY_VAULT_URL: {
-    description: 'URL of the Key Vault that holds the secrets, e.g. `https://my-relay-kv.vault.azure.net`.',
+    description:
+      'URL of the Key Vault that holds the secrets, e.g. `https://my-relay-kv.vault.azure.net`. Needed for a stored credential (`secret`, `certificate`), webhooks, consent and inbound webhooks.',
     fix: "Set it to the vault URI shown on the Key Vault's overview page (the Bicep in infra/ sets it).",
   },
   MANAGED_IDENTITY_CLIENT_ID: {
@@ -254,12 +255,19 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   AzureWebJobsStorage: {
     description:
-      'Storage connection string (locally: Azurite). In Azure use the identity-based `AzureWebJobsStorage__*` settings instead.',
+      'Storage connection string (locally: Azurite, `UseDevelopmentStorage=true`). In Azure use the identity-based `AzureWebJobsStorage__*` settings instead; one of the two forms is needed.',
     fix: 'Set AzureWebJobsStorage to a connection string, or set AzureWebJobsStorage__blobServiceUri, __queueServiceUri and __tableServiceUri.',
   },
-  AzureWebJobsStorage__blobServiceUri: { description: 'Identity-based storage: blob service URI.' },
-  AzureWebJobsStorage__queueServiceUri: { description: 'Identity-based storage: queue service URI.' },
-  AzureWebJobsStorage__tableServiceUri: { description: 'Identity-based storage: table service URI.' },
+  AzureWebJobsStorage__blobServiceUri: {
+    description:
+      'Identity-based storage (instead of `AzureWebJobsStorage`): blob service URI. All three service URIs are needed.',
+  },
+  AzureWebJobsStorage__queueServiceUri: {
+    description: 'Identity-based storage (instead of `AzureWebJobsStorage`): queue service URI.',
+  },
+  AzureWebJobsStorage__tableServiceUri: {
+    description: 'Identity-based storage (instead of `AzureWebJobsStorage`): table service URI.',
+  },
   AzureWebJobsStorage__credential: {
     description: 'Identity-based storage: `managedidentity`.',
   },
