@@ -10,6 +10,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { IncidentEvent } from './envelope';
 import { forEachLimit, type Destination } from './destination';
 import { failpoint } from '../sync/failpoints';
+import { onceReady } from '../storage/once-ready';
 
 /** The service's limit on a message (the base64 text), in bytes. */
 export const QUEUE_MESSAGE_LIMIT = 64 * 1024;
@@ -54,24 +55,16 @@ export async function readClaimCheck(
 
 export class StorageQueueDestination implements Destination {
   readonly name = 'queue';
-  private ready?: Promise<void>;
-
   constructor(
     private readonly queue: QueueClient,
     private readonly container: ContainerClient,
     private readonly concurrency = 16,
   ) {}
 
-  private ensure(): Promise<void> {
-    this.ready ??= Promise.all([this.queue.createIfNotExists(), this.container.createIfNotExists()]).then(
-      () => undefined,
-      (error) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() =>
+    Promise.all([this.queue.createIfNotExists(), this.container.createIfNotExists()]),
+  );
 
   async deliver(events: IncidentEvent[]): Promise<void> {
     if (events.length === 0) return;

@@ -32,6 +32,7 @@ import {
 import { backoffSeconds, isRetryableStatus, parseRetryAfter } from './webhook-retry';
 import { CLAIM_CHECK_PREFIX, encodeJob, type WebhookJob } from './webhook-outbox';
 import { blobNameFor, QUEUE_MESSAGE_LIMIT, readClaimCheck, storeClaimCheck } from './storage-queue';
+import { onceReady } from '../storage/once-ready';
 
 /** The part of a QueueClient the delivery uses. */
 export interface JobQueue {
@@ -131,8 +132,6 @@ export class WebhookDelivery {
   private readonly random: () => number;
   private readonly send: (request: WebhookRequest) => Promise<WebhookResponse>;
   private readonly byName: Map<string, WebhookDestinationConfig>;
-  private ready?: Promise<void>;
-
   constructor(private readonly deps: WebhookDeliveryDeps) {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
@@ -148,19 +147,10 @@ export class WebhookDelivery {
     return this.byName.get(name);
   }
 
-  private ensure(): Promise<void> {
-    this.ready ??= Promise.all([
-      this.deps.outbox.createIfNotExists(),
-      this.deps.poison.createIfNotExists(),
-    ]).then(
-      () => undefined,
-      (error) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() =>
+    Promise.all([this.deps.outbox.createIfNotExists(), this.deps.poison.createIfNotExists()]),
+  );
 
   /** One signed request of `event` to a destination; never throws for the webhook's or the network's faults. */
   async attempt(

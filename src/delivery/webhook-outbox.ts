@@ -22,6 +22,7 @@ import {
   storeClaimCheck,
   type ClaimCheck,
 } from './storage-queue';
+import { onceReady } from '../storage/once-ready';
 
 /** One pending delivery of one event to one webhook destination. */
 export interface WebhookJob {
@@ -66,8 +67,6 @@ export function encodeJob(job: WebhookJob): string {
 
 export class WebhookOutboxDestination implements Destination {
   readonly name = 'webhooks';
-  private ready?: Promise<void>;
-
   constructor(
     private readonly queue: QueueClient,
     private readonly container: ContainerClient,
@@ -76,16 +75,10 @@ export class WebhookOutboxDestination implements Destination {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private ensure(): Promise<void> {
-    this.ready ??= Promise.all([this.queue.createIfNotExists(), this.container.createIfNotExists()]).then(
-      () => undefined,
-      (error) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() =>
+    Promise.all([this.queue.createIfNotExists(), this.container.createIfNotExists()]),
+  );
 
   /** The jobs of one event, one per matching destination (none when no filter matches). */
   jobsFor(event: IncidentEvent): WebhookJob[] {

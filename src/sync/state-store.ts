@@ -7,6 +7,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { toTicks } from '../defender/timestamp';
 import type { IncidentVersion } from '../defender/incident';
+import { onceReady } from '../storage/once-ready';
 
 export interface TenantState {
   tenantId: string;
@@ -62,17 +63,10 @@ export interface StateStore {
 }
 
 export class TableStateStore implements StateStore {
-  private ready?: Promise<void>;
-
   constructor(private readonly table: TableClient) {}
 
-  private ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: { statusCode?: number }) => {
-      this.ready = undefined;
-      if (error?.statusCode !== 409) throw error;
-    });
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() => this.table.createTable());
 
   async getTenant(tenantId: string): Promise<TenantState | undefined> {
     await this.ensure();

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { QueueClient } from '@azure/storage-queue';
 import { encodeMessage } from '../delivery/storage-queue';
+import { onceReady } from '../storage/once-ready';
 
 export const syncJobSchema = z.object({
   jobId: z.string().min(1).max(100),
@@ -36,24 +37,14 @@ export function newSyncJob(
 }
 
 export class SyncJobQueue {
-  private ready?: Promise<void>;
-
   constructor(private readonly queue: QueueClient) {}
 
   get name(): string {
     return this.queue.name;
   }
 
-  private ensure(): Promise<void> {
-    this.ready ??= this.queue.createIfNotExists().then(
-      () => undefined,
-      (error) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() => this.queue.createIfNotExists());
 
   async enqueue(jobs: SyncJob[], options: { delaySeconds?: number } = {}): Promise<void> {
     await this.ensure();

@@ -4,6 +4,7 @@
  * while the work runs; a process that dies simply lets it expire.
  */
 import type { ContainerClient } from '@azure/storage-blob';
+import { onceReady } from '../storage/once-ready';
 
 const LEASE_SECONDS = 60;
 const RENEW_EVERY_MS = 20_000;
@@ -21,20 +22,10 @@ export interface TenantLeases {
 }
 
 export class BlobTenantLeases implements TenantLeases {
-  private ready?: Promise<void>;
-
   constructor(private readonly container: ContainerClient) {}
 
-  private ensure(): Promise<void> {
-    this.ready ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() => this.container.createIfNotExists());
 
   async withLease<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
     await this.ensure();

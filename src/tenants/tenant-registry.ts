@@ -11,6 +11,7 @@
  * row is atomic, so a second use of one `state` is refused.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { onceReady } from '../storage/once-ready';
 
 export type TenantStatus = 'enabled' | 'disabled' | 'removed';
 export type OnboardedBy = 'admin-consent' | 'cli' | 'setting';
@@ -49,7 +50,6 @@ export class TenantNotFoundError extends Error {
 }
 
 export class TenantRegistry {
-  private ready?: Promise<void>;
   private readonly settingTenants: string[];
 
   constructor(
@@ -60,13 +60,8 @@ export class TenantRegistry {
     this.settingTenants = [...new Set(settingTenants.map((t) => t.toLowerCase()))];
   }
 
-  private ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: { statusCode?: number }) => {
-      this.ready = undefined;
-      if (error?.statusCode !== 409) throw error;
-    });
-    return this.ready;
-  }
+  /** Creates what it writes to on first use (once per process). */
+  private readonly ensure = onceReady(() => this.table.createTable());
 
   /** Every tenant of the registry and the setting; removed ones only with `includeRemoved`. */
   async list(options: { includeRemoved?: boolean } = {}): Promise<TenantEntry[]> {
