@@ -3,7 +3,8 @@
  *   npx tsx tools/settings-doc.ts markdown | example
  * test/unit/settings-doc.test.ts keeps the README and local.settings.example.json in step with the schema.
  */
-import { SETTINGS_DOC, settingsSchema, type SettingName } from '../src/config/settings';
+import { settingsSchema, type SettingName } from '../src/config/settings';
+import { SETTINGS_DOC } from '../src/config/settings-doc';
 
 export const EXAMPLE_VALUES: Partial<Record<SettingName, string>> = {
   DEFENDER_TENANT_ID: '00000000-0000-0000-0000-000000000000',

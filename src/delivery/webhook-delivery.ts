@@ -15,7 +15,7 @@
  */
 import crypto from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import type { WebhookDestinationConfig, WebhookSettings } from '../config/settings';
+import type { WebhookDestinationConfig, WebhookSettings } from '../config/webhook-destinations';
 import type { SecretSource } from '../auth/key-vault-secrets';
 import { emitMetric, type Logger } from '../telemetry';
 import type { IncidentEvent } from './envelope';

@@ -12,7 +12,7 @@
  * still posts. Incident text is data, not markup: Slack gets it as plain_text, Teams with link syntax
  * defused.
  */
-import type { WebhookFormat } from '../config/settings';
+import type { WebhookFormat } from '../config/webhook-destinations';
 import type { IncidentEvent } from './envelope';
 
 export interface WebhookPayload {

@@ -11,7 +11,7 @@
  */
 import type { QueueClient } from '@azure/storage-queue';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { WebhookDestinationConfig } from '../config/settings';
+import type { WebhookDestinationConfig } from '../config/webhook-destinations';
 import { SEVERITY_RANK, type IncidentHeader } from '../defender/incident';
 import type { IncidentEvent } from './envelope';
 import { forEachLimit, type Destination } from './destination';

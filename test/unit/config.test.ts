@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, settingsSchema, SETTINGS_DOC } from '../../src/config/settings';
+import { ConfigError, loadConfig, settingsSchema } from '../../src/config/settings';
+import { SETTINGS_DOC } from '../../src/config/settings-doc';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SETTINGS_DOC, type SettingName } from '../../src/config/settings';
+import type { SettingName } from '../../src/config/settings';
+import { SETTINGS_DOC } from '../../src/config/settings-doc';
 
 const MAIN_BICEP = path.join(__dirname, '..', '..', 'infra', 'main.bicep');
 const STORAGE_BICEP = path.join(__dirname, '..', '..', 'infra', 'modules', 'storage.bicep');

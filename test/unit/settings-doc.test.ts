@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { SETTINGS_DOC } from '../../src/config/settings';
+import { SETTINGS_DOC } from '../../src/config/settings-doc';
 import { exampleSettings } from '../../tools/settings-doc';
 
 const root = path.resolve(__dirname, '../..');

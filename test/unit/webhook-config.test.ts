@@ -1,5 +1,6 @@
 /** WEBHOOKS and the other webhook settings: valid destinations load, a bad one fails start naming it. */
-import { ConfigError, loadConfig, parseWebhooks } from '../../src/config/settings';
+import { ConfigError, loadConfig } from '../../src/config/settings';
+import { parseWebhooks } from '../../src/config/webhook-destinations';
 
 const BASE = {
   DEFENDER_TENANT_ID: '11111111-1111-1111-1111-111111111111',

@@ -9,7 +9,7 @@ import {
 } from '../../src/delivery/webhook-retry';
 import { matchesFilters } from '../../src/delivery/webhook-outbox';
 import { sampleIncidentEvent } from '../../src/delivery/webhook-sample';
-import type { WebhookDestinationConfig } from '../../src/config/settings';
+import type { WebhookDestinationConfig } from '../../src/config/webhook-destinations';
 
 test.each([
   ['8.8.8.8', 'public'],

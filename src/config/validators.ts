@@ -1,0 +1,80 @@
+/** The value checks the settings schema is built from (zod), shared by every group of settings. */
+import { z } from 'zod';
+
+export const httpsUrl = z
+  .string()
+  .trim()
+  .refine((v) => isUrl(v, ['https:']), { message: 'is not an absolute https:// URL' });
+export const anyUrl = z
+  .string()
+  .trim()
+  .refine((v) => isUrl(v, ['https:', 'http:']), { message: 'is not an absolute http(s):// URL' });
+export const guid = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'is not a GUID' });
+export const guidList = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(guid));
+export const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'is not a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+export const queueName = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, {
+    message: 'is not a valid queue name (3-63 lowercase letters, digits and single hyphens)',
+  });
+export const tableName = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, {
+    message: 'is not a valid table name (3-63 letters and digits, starting with a letter)',
+  });
+export const secretName = z
+  .string()
+  .trim()
+  .regex(/^[0-9a-zA-Z-]{1,127}$/, {
+    message: 'is not a valid Key Vault secret name (letters, digits, hyphens)',
+  });
+export const ncrontab = z
+  .string()
+  .trim()
+  .refine((v) => v.split(/\s+/).length === 6 || /^\d{2}:\d{2}:\d{2}$/.test(v), {
+    message: 'is not a six-field NCRONTAB expression (e.g. "0 */5 * * * *") or a TimeSpan (hh:mm:ss)',
+  });
+
+/** Entra ID accepts https redirect URIs, and http only for localhost. */
+export function isRedirectUri(value: string): boolean {
+  if (isUrl(value, ['https:'])) return true;
+  return isUrl(value, ['http:']) && ['localhost', '127.0.0.1', '[::1]'].includes(new URL(value).hostname);
+}
+
+function isUrl(value: string, protocols: string[]): boolean {
+  try {
+    const url = new URL(value);
+    return protocols.includes(url.protocol) && !!url.hostname;
+  } catch {
+    return false;
+  }
+}
+
+/** A zod issue in words for a start-up error (never the value itself). */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    return `is not one of ${(issue.values as unknown[]).map((v) => `"${String(v)}"`).join(', ')}`;
+  }
+  if (issue.code === 'too_small' || issue.code === 'too_big') return `is out of range (${issue.message})`;
+  return issue.message.replace(/^Invalid input:?\s*/i, 'is invalid: ');
+}
