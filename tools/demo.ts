@@ -5,11 +5,11 @@
  * host would (the timer schedules, the queue-triggered worker syncs), changes two incidents and runs again
  * (only those two versions travel), shows a message from the queue, and stops everything it started.
  */
-import { QueueClient } from '@azure/storage-queue';
 import { InvocationContext, type Timer } from '@azure/functions';
 import { startAzurite, type AzuriteHandle } from './azurite';
 import { startSimulator, type Simulator } from './simulator';
 import { identityEnv, simulatorAppSettings } from './simulator/app-settings';
+import { takeAllMessages } from './queue-messages';
 import { loadConfig } from '../src/config/settings';
 import { createRelay } from '../src/relay';
 import type { Relay } from '../src/relay';
@@ -42,22 +42,7 @@ async function scheduledRound(relay: Relay): Promise<void> {
     });
   await syncSchedulerHandler(relay)(timer, context('syncScheduler'));
   const jobs = relay.storage.queues.getQueueClient(relay.config.sync.jobsQueue);
-  for (const job of await peekAll(jobs)) await syncWorkerHandler(relay)(job, context('syncWorker'));
-}
-
-async function peekAll<T = IncidentEvent>(queue: QueueClient): Promise<T[]> {
-  const events: T[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 30,
-    });
-    if (receivedMessageItems.length === 0) return events;
-    for (const m of receivedMessageItems) {
-      events.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as T);
-      await queue.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
+  for (const job of await takeAllMessages(jobs)) await syncWorkerHandler(relay)(job, context('syncWorker'));
 }
 
 async function main(): Promise<number> {
@@ -104,7 +89,7 @@ async function main(): Promise<number> {
     await scheduledRound(relay);
 
     step('What landed on the queue');
-    const events = await peekAll<IncidentEvent>(
+    const events = await takeAllMessages<IncidentEvent>(
       relay.storage.queues.getQueueClient(config.names.incidentsQueue),
     );
     for (const e of events) {

@@ -5,7 +5,7 @@
  * Every world uses its own queue, table and container names, so tests never see each other's data.
  */
 import crypto from 'node:crypto';
-import { QueueClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
 import {
   startSimulator,
   type Simulator,
@@ -16,6 +16,7 @@ import { loadConfig, type RelayConfig } from '../../src/config/settings';
 import { createRelay, type Relay } from '../../src/relay';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import { identityEnv, simulatorAppSettings } from '../../tools/simulator/app-settings';
+import { takeAllMessages } from '../../tools/queue-messages';
 
 export interface World {
   sim: Simulator;
@@ -51,20 +52,8 @@ export function uniqueSuffix(): string {
   return crypto.randomBytes(4).toString('hex');
 }
 
-export async function drainQueue(queue: QueueClient): Promise<IncidentEvent[]> {
-  const out: IncidentEvent[] = [];
-  if (!(await queue.exists())) return out;
-  for (;;) {
-    const { receivedMessageItems } = await queue.receiveMessages({
-      numberOfMessages: 32,
-      visibilityTimeout: 60,
-    });
-    if (receivedMessageItems.length === 0) return out;
-    for (const m of receivedMessageItems) {
-      out.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as IncidentEvent);
-      await queue.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
+export function drainQueue(queue: QueueClient): Promise<IncidentEvent[]> {
+  return takeAllMessages<IncidentEvent>(queue);
 }
 
 /**

@@ -10,6 +10,7 @@ import { syncSchedulerHandler } from '../../src/functions/sync-scheduler';
 import { syncWorkerHandler } from '../../src/functions/sync-worker';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { startWorld, type World } from '../helpers/world';
+import { takeAllMessages } from '../../tools/queue-messages';
 import { expectValidIncidentEvent } from '../helpers/schema';
 
 const timer: Timer = {
@@ -19,10 +20,8 @@ const timer: Timer = {
 };
 
 /** The jobs the timer scheduled, decoded as the queue trigger decodes them. */
-async function drainJobs(world: World): Promise<unknown[]> {
-  const queue = world.relay.storage.queues.getQueueClient(world.config.sync.jobsQueue);
-  const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
-  return receivedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
+function drainJobs(world: World): Promise<unknown[]> {
+  return takeAllMessages(world.relay.storage.queues.getQueueClient(world.config.sync.jobsQueue));
 }
 
 let sim: Simulator;

@@ -15,6 +15,7 @@ import { syncWorkerHandler } from '../../src/functions/sync-worker';
 import { forEachLimit } from '../../src/delivery/destination';
 import { canonicalTimestamp } from '../../src/defender/timestamp';
 import { tenantStatuses } from '../../src/sync/tenant-status';
+import { takeAllMessages } from '../../tools/queue-messages';
 import { drainQueue, storageConnectionString, uniqueSuffix } from '../helpers/world';
 
 const TENANTS = 200;
@@ -83,15 +84,7 @@ test('200 tenants: every healthy tenant exactly once; the forbidden and the thro
   // The timer schedules; the jobs are taken off the queue and handed to workers, eight at a time.
   await syncSchedulerHandler(relay)(timer, context());
   const jobsQueue = relay.storage.queues.getQueueClient(config.sync.jobsQueue);
-  const jobs: unknown[] = [];
-  for (;;) {
-    const { receivedMessageItems } = await jobsQueue.receiveMessages({ numberOfMessages: 32 });
-    if (receivedMessageItems.length === 0) break;
-    for (const m of receivedMessageItems) {
-      jobs.push(JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')));
-      await jobsQueue.deleteMessage(m.messageId, m.popReceipt);
-    }
-  }
+  const jobs = await takeAllMessages(jobsQueue);
   expect(jobs).toHaveLength(TENANTS);
   await forEachLimit(jobs, 8, (job) => syncWorkerHandler(relay)(job, context()));
 
