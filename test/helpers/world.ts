@@ -17,6 +17,7 @@ import { createRelay, type Relay } from '../../src/relay';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import { identityEnv, simulatorAppSettings } from '../../tools/simulator/app-settings';
 import { takeAllMessages } from '../../tools/queue-messages';
+import { expectValidIncidentEvent } from './schema';
 
 export interface World {
   sim: Simulator;
@@ -52,8 +53,11 @@ export function uniqueSuffix(): string {
   return crypto.randomBytes(4).toString('hex');
 }
 
-export function drainQueue(queue: QueueClient): Promise<IncidentEvent[]> {
-  return takeAllMessages<IncidentEvent>(queue);
+/** Takes every message off an incidents queue; each must match the envelope's JSON Schema. */
+export async function drainQueue(queue: QueueClient): Promise<IncidentEvent[]> {
+  const events = await takeAllMessages<IncidentEvent>(queue);
+  for (const event of events) expectValidIncidentEvent(event);
+  return events;
 }
 
 /**

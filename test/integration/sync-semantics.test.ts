@@ -188,3 +188,21 @@ test('legacy: $skip paging with pages of 100 reads every incident once, in the A
   const events = await world.drainQueue();
   expect(ids(events)).toEqual(latestVersionKeys(world));
 });
+
+test('the delivered record stays bounded: versions older than the next run’s window are pruned', async () => {
+  const world = await startWorld({ api: 'graph', sim });
+  const base = simNow() - 5 * 3600_000;
+  // Five hours of updates, one a minute: after the run, only the last ~70 minutes can still be re-read
+  // (the 10-minute overlap plus an hour's margin); older records are gone.
+  for (let i = 0; i < 300; i++)
+    sim.incidents.create(world.tenantId, {}, { stamp: new Date(base + i * 60_000).toISOString(), alerts: 1 });
+  const run = await world.relay.syncAll();
+  expect(run.incidentsDelivered).toBe(300);
+  const kept = await world.relay.state.deliveredSince(world.tenantId, 0n);
+  expect(kept.size).toBeGreaterThan(0);
+  expect(kept.size).toBeLessThanOrEqual(72);
+  // The versions still recorded are the newest ones, so the next run still suppresses its overlap.
+  const next = await world.relay.syncAll();
+  expect(next.incidentsDelivered).toBe(0);
+  expect(next.incidentsSuppressed).toBeGreaterThan(0);
+});
