@@ -172,6 +172,11 @@ param leasesContainerName string = 'relay-leases'
 @maxValue(50)
 param legacyCallsPerMinute int = 45
 
+@description('LEGACY_CALLS_PER_HOUR: per-tenant hourly ceiling on legacy Defender API calls (documented limit 1,500).')
+@minValue(1)
+@maxValue(1500)
+param legacyCallsPerHour int = 1400
+
 @description('DEFENDER_REQUEST_TIMEOUT_SECONDS: timeout of one Defender API request.')
 param defenderRequestTimeoutSeconds int = 60
 
@@ -369,6 +374,7 @@ var appSettings = {
   SYNC_TENANT_CONCURRENCY: string(syncTenantConcurrency)
   LEASES_CONTAINER_NAME: leasesContainerName
   LEGACY_CALLS_PER_MINUTE: string(legacyCallsPerMinute)
+  LEGACY_CALLS_PER_HOUR: string(legacyCallsPerHour)
   // Webhooks.
   WEBHOOKS: webhooks
   WEBHOOK_OUTBOX_QUEUE_NAME: webhookOutboxQueueName

@@ -104,12 +104,15 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
   // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
   const credential = clientCredential(config, identity, secrets);
   const tokens = new AppTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential });
-  const legacyLimiter = new SlidingWindowLimiter(config.sync.legacyCallsPerMinute);
+  // The legacy API allows 50 calls a minute and 1,500 an hour per tenant; Graph answers 429 when it wants less.
+  const legacyLimiter = new SlidingWindowLimiter([
+    { limit: config.sync.legacyCallsPerMinute, windowMs: 60_000 },
+    { limit: config.sync.legacyCallsPerHour, windowMs: 3_600_000 },
+  ]);
   const http = new DefenderHttp({
     tokens,
     timeoutMs: config.http.timeoutMs,
     maxRetries: config.http.maxRetries,
-    // The legacy API allows 50 calls a minute per tenant; Graph answers 429 when it wants less.
     limiters: { legacy: legacyLimiter },
   });
   const source: IncidentSource =

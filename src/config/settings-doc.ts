@@ -182,6 +182,11 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
     description:
       'Per-tenant ceiling on calls to the legacy Defender API, under its documented 50 calls a minute (Graph is throttled by its own 429 answers).',
   },
+  LEGACY_CALLS_PER_HOUR: {
+    default: '1400',
+    description:
+      'Per-tenant hourly ceiling on calls to the legacy Defender API, under its documented 1,500 an hour.',
+  },
   DEFENDER_REQUEST_TIMEOUT_SECONDS: {
     default: '60',
     description: 'Timeout of one Defender API request.',

@@ -82,6 +82,7 @@ export const settingsSchema = z.object({
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, { message: 'is not a valid blob container name' })
     .default('relay-leases'),
   LEGACY_CALLS_PER_MINUTE: intIn(1, 50).default(45),
+  LEGACY_CALLS_PER_HOUR: intIn(1, 1500).default(1400),
   DEFENDER_REQUEST_TIMEOUT_SECONDS: intIn(1, 600).default(60),
   DEFENDER_MAX_RETRIES: intIn(0, 10).default(4),
   USER_ALLOWED_TENANTS: guidList.optional(),
@@ -155,6 +156,7 @@ export interface RelayConfig {
     leasesContainer: string;
     tenantConcurrency: number;
     legacyCallsPerMinute: number;
+    legacyCallsPerHour: number;
   };
   http: { timeoutMs: number; maxRetries: number };
   /** User context (on-behalf-of): who may call, with which scope / role. */
@@ -336,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       leasesContainer: s.LEASES_CONTAINER_NAME,
       tenantConcurrency: s.SYNC_TENANT_CONCURRENCY,
       legacyCallsPerMinute: s.LEGACY_CALLS_PER_MINUTE,
+      legacyCallsPerHour: s.LEGACY_CALLS_PER_HOUR,
     },
     http: { timeoutMs: s.DEFENDER_REQUEST_TIMEOUT_SECONDS * 1000, maxRetries: s.DEFENDER_MAX_RETRIES },
     user: {
