@@ -12,6 +12,7 @@ import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
+import { runBench } from './bench-command';
 
 const USAGE = `Usage: defender-relay <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   webhook test <name>                           send a signed test event to one webhook destination
 ${TENANTS_USAGE}
   check                                         check Key Vault, tokens, destinations and tenant lag
+  bench [--quick] [--scale <f>] [--only <names>] the benchmark (a checkout; see BENCHMARKS.md)
   help                                          show this help
 
 Options:
@@ -31,6 +33,8 @@ Settings come from the environment, as in the Function App (see the README's set
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
 export async function main(argv: string[]): Promise<number> {
+  // The benchmark has options of its own and needs no settings: it runs in a process of its own.
+  if (argv[0] === 'bench') return runBench(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -3,7 +3,10 @@
  * has been delivered), the run record (last outcome, last error), and the record of delivered versions that
  * suppresses repeats inside the overlap window. Delivered records are keyed by time first, so a run loads
  * only its window with one range query, and records older than the window are pruned (bounded size).
+ * One record row holds the version keys of one page (up to 100), keyed by the page's latest time: a page
+ * costs one small entity, not one entity per version.
  */
+import crypto from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { toTicks } from '../defender/timestamp';
 import type { IncidentVersion } from '../defender/incident';
@@ -36,9 +39,14 @@ const CHECKPOINT_ROW = 'checkpoint';
 const DELIVERED_PREFIX = 'v_';
 const TICKS_WIDTH = 20;
 
-function deliveredRowKey(lastUpdateTicks: bigint, incidentId: string): string {
-  return `${DELIVERED_PREFIX}${lastUpdateTicks.toString().padStart(TICKS_WIDTH, '0')}_${encodeURIComponent(incidentId)}`;
+/** A page's row: its latest time first (range queries and pruning), then a digest of its version keys. */
+function pageRowKey(maxTicks: bigint, keys: string[]): string {
+  const digest = crypto.createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 16);
+  return `${DELIVERED_PREFIX}${maxTicks.toString().padStart(TICKS_WIDTH, '0')}_p${digest}`;
 }
+
+/** Version keys per record row: 100 keys of ~90 characters stay far below a property's 64 KiB. */
+const KEYS_PER_ROW = 100;
 
 function ticksRowKey(ticks: bigint): string {
   return `${DELIVERED_PREFIX}${(ticks < 0n ? 0n : ticks).toString().padStart(TICKS_WIDTH, '0')}`;
@@ -46,6 +54,19 @@ function ticksRowKey(ticks: bigint): string {
 
 function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A delivered-record row written by `recordDelivered`: it holds versions up to `lastUpdateTicks`. */
+export interface RecordRef {
+  rowKey: string;
+  lastUpdateTicks: bigint;
+}
+
+export interface RecordOptions {
+  /** Move the checkpoint to this (canonical) time together with the records. */
+  cursor?: string;
+  /** Record rows to delete in the same transaction: only ones known to exist (written by this run). */
+  forget?: RecordRef[];
 }
 
 export interface StateStore {
@@ -57,7 +78,17 @@ export interface StateStore {
   recordRun(tenantId: string, run: { outcome: string; error?: string; delivered: number }): Promise<void>;
   /** Version keys delivered with a last-update time at or after `fromTicks`. */
   deliveredSince(tenantId: string, fromTicks: bigint): Promise<Set<string>>;
-  recordDelivered(tenantId: string, versions: IncidentVersion[]): Promise<void>;
+  /**
+   * Records versions as delivered. With `cursor`, the checkpoint moves to it in the same entity-group
+   * transaction as the last records (never ahead of them). With `forget`, records this run wrote that can no
+   * longer suppress anything are deleted in the same transactions, so the record stays small while a long
+   * backlog is paged (one table call per page instead of three).
+   */
+  recordDelivered(
+    tenantId: string,
+    versions: IncidentVersion[],
+    options?: RecordOptions,
+  ): Promise<RecordRef[]>;
   /** Deletes delivered records older than `beforeTicks`; returns how many. */
   pruneDelivered(tenantId: string, beforeTicks: bigint): Promise<number>;
 }
@@ -135,41 +166,81 @@ export class TableStateStore implements StateStore {
   async deliveredSince(tenantId: string, fromTicks: bigint): Promise<Set<string>> {
     await this.ensure();
     const keys = new Set<string>();
-    const entities = this.table.listEntities<{ versionKey?: string }>({
+    const entities = this.table.listEntities<{ versions?: unknown }>({
       queryOptions: {
         filter: `PartitionKey eq ${odataString(tenantId)} and RowKey ge ${odataString(ticksRowKey(fromTicks))} and RowKey lt ${odataString(`${DELIVERED_PREFIX}~`)}`,
-        select: ['versionKey'],
+        select: ['versions'],
       },
     });
-    for await (const e of entities) if (e.versionKey) keys.add(e.versionKey);
+    for await (const e of entities) {
+      if (typeof e.versions === 'string')
+        for (const key of e.versions.split('\n'))
+          // A page's row holds versions up to its key's time; only those in the window are asked for.
+          if (key && toTicks(key.slice(key.lastIndexOf('/') + 1)) >= fromTicks) keys.add(key);
+    }
     return keys;
   }
 
-  async recordDelivered(tenantId: string, versions: IncidentVersion[]): Promise<void> {
-    if (versions.length === 0) return;
+  async recordDelivered(
+    tenantId: string,
+    versions: IncidentVersion[],
+    options: RecordOptions = {},
+  ): Promise<RecordRef[]> {
+    if (versions.length === 0 && !options.cursor) return [];
     await this.ensure();
     const deliveredAt = new Date().toISOString();
-    const rows = new Map<string, { versionKey: string; incidentId: string; lastUpdate: string }>();
-    for (const v of versions) {
-      rows.set(deliveredRowKey(toTicks(v.header.lastUpdate), v.header.incidentId), {
-        versionKey: v.versionKey,
-        incidentId: v.header.incidentId,
-        lastUpdate: v.header.lastUpdate,
-      });
+    const byKey = new Map<string, bigint>();
+    for (const v of versions) byKey.set(v.versionKey, toTicks(v.header.lastUpdate));
+    const all = [...byKey.entries()].sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const refs: RecordRef[] = [];
+    const rows: { rowKey: string; versions: string; count: number }[] = [];
+    for (let i = 0; i < all.length; i += KEYS_PER_ROW) {
+      const chunk = all.slice(i, i + KEYS_PER_ROW);
+      const keys = chunk.map(([key]) => key);
+      const maxTicks = (chunk[chunk.length - 1] as [string, bigint])[1];
+      const rowKey = pageRowKey(maxTicks, keys);
+      refs.push({ rowKey, lastUpdateTicks: maxTicks });
+      rows.push({ rowKey, versions: keys.join('\n'), count: keys.length });
     }
-    const all = [...rows.entries()];
-    // Entity group transactions: at most 100 entities of one partition each.
-    for (let i = 0; i < all.length; i += 100) {
-      await this.table.submitTransaction(
-        all
-          .slice(i, i + 100)
-          .map(([rowKey, row]) => [
+    type Action = Parameters<TableClient['submitTransaction']>[0][number];
+    const writes: Action[] = rows.map((row) => [
+      'upsert',
+      { partitionKey: tenantId, ...row, deliveredAt },
+      'Replace',
+    ]);
+    const written = new Set(rows.map((r) => r.rowKey));
+    const deletes: Action[] = (options.forget ?? [])
+      .filter((f) => !written.has(f.rowKey))
+      .map((f) => ['delete', { partitionKey: tenantId, rowKey: f.rowKey }]);
+    // The checkpoint goes last, in the transaction of the last records: it never passes an unwritten one.
+    const checkpoint: Action[] = options.cursor
+      ? [
+          [
             'upsert',
-            { partitionKey: tenantId, rowKey, ...row, deliveredAt },
-            'Replace',
-          ]),
-      );
+            {
+              partitionKey: tenantId,
+              rowKey: CHECKPOINT_ROW,
+              cursor: options.cursor,
+              cursorUpdatedAt: deliveredAt,
+            },
+            'Merge',
+          ],
+        ]
+      : [];
+    const submit = async (actions: Action[]) => {
+      // Entity group transactions: at most 100 entities of one partition each.
+      for (let i = 0; i < actions.length; i += 100)
+        await this.table.submitTransaction(actions.slice(i, i + 100));
+    };
+    try {
+      await submit([...deletes, ...writes, ...checkpoint]);
+    } catch (error) {
+      // A record to forget that is already gone fails its whole transaction: write without forgetting
+      // (the end-of-run prune still removes what is old).
+      if (deletes.length === 0) throw error;
+      await submit([...writes, ...checkpoint]);
     }
+    return refs;
   }
 
   async pruneDelivered(tenantId: string, beforeTicks: bigint): Promise<number> {

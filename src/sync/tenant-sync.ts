@@ -22,7 +22,7 @@ import { newBudget, type RunBudget } from '../defender/http';
 import { msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { toIncidentEvent } from '../delivery/envelope';
 import type { Destination } from '../delivery/destination';
-import type { ResumePoint, StateStore } from './state-store';
+import type { RecordRef, ResumePoint, StateStore } from './state-store';
 import { failpoint } from './failpoints';
 
 export interface SyncSettings {
@@ -77,6 +77,9 @@ export interface TenantSyncOptions {
   onProgress?: (p: SyncProgress) => void;
   budget?: RunBudget;
 }
+
+/** Delivered records are kept this long past the next run's window before they are pruned. */
+const RECORD_MARGIN_MS = 60 * 60_000;
 
 /** The last-update time in a version key (`<tenant>/<incident>/<canonical time>`), as ticks. */
 function versionTicks(versionKey: string): bigint {
@@ -139,14 +142,52 @@ export class TenantSync {
     const seenVersion = new Map<string, bigint>();
     let movedFloor: bigint | undefined;
 
-    const moveCheckpoint = async () => {
+    /** The checkpoint to move to now, when it moves forward. */
+    const checkpointTarget = (): string | undefined => {
       let target = maxSeen;
       if (target !== undefined && movedFloor !== undefined && movedFloor < target) target = movedFloor;
-      if (target === undefined || (cursorTicks !== undefined && target <= cursorTicks)) return;
-      if (result.checkpoint && target <= toTicks(result.checkpoint)) return;
-      const cursor = ticksToIso(target);
+      if (target === undefined || (cursorTicks !== undefined && target <= cursorTicks)) return undefined;
+      if (result.checkpoint && target <= toTicks(result.checkpoint)) return undefined;
+      return ticksToIso(target);
+    };
+    const moveCheckpoint = async () => {
+      const cursor = checkpointTarget();
+      if (!cursor) return;
       await state.saveCursor(tenantId, cursor);
       result.checkpoint = cursor;
+    };
+    /** Ordered runs: the records this run wrote, oldest first, until they are too old to matter. */
+    const written: RecordRef[] = [];
+    let writtenHead = 0;
+    const horizonOf = (checkpoint: string) =>
+      toTicks(checkpoint) - msToTicks(settings.overlapMs) - msToTicks(RECORD_MARGIN_MS);
+    /** The record of the last delivered ordered page, being written while the next page is worked. */
+    let pendingRecord: Promise<void> | undefined;
+    /**
+     * Ordered pages: the page's records and the checkpoint up to it in one table transaction; records this
+     * run wrote that fell behind the saved checkpoint's horizon are deleted in it too, so the record stays
+     * small however long the backlog: one table transaction per page.
+     */
+    const recordOrdered = async (fresh: IncidentVersion[]): Promise<void> => {
+      const cursor = checkpointTarget();
+      const forget: typeof written = [];
+      if (result.checkpoint) {
+        const horizon = horizonOf(result.checkpoint);
+        while (
+          writtenHead < written.length &&
+          forget.length < 90 &&
+          (written[writtenHead] as (typeof written)[number]).lastUpdateTicks < horizon
+        )
+          forget.push(written[writtenHead++] as (typeof written)[number]);
+      }
+      written.push(...(await state.recordDelivered(tenantId, fresh, { cursor, forget })));
+      if (cursor) result.checkpoint = cursor;
+      if (writtenHead > 1024) {
+        written.splice(0, writtenHead);
+        writtenHead = 0;
+      }
+      await failpoint('recorded');
+      result.delivered += fresh.length;
     };
 
     try {
@@ -182,15 +223,30 @@ export class TenantSync {
           // Every destination must accept the page before it is recorded as delivered.
           for (const destination of destinations) await destination.deliver(events);
           await failpoint('delivered');
-          await state.recordDelivered(tenantId, fresh);
-          await failpoint('recorded');
-          result.delivered += fresh.length;
+          if (source.ordered) {
+            // Pipelined: this page's record is written while the next page is read and delivered. Records
+            // go in page order (each waits for the one before), each with the checkpoint up to its page, so
+            // the checkpoint never passes an unrecorded version; if a record fails, the pages sent after it
+            // were not recorded and are sent again by the next run (as after a crash), never lost.
+            await pendingRecord;
+            pendingRecord = recordOrdered(fresh);
+            // A failure surfaces where the record is awaited (next page, end of run); not as unhandled.
+            pendingRecord.catch(() => undefined);
+          } else {
+            await state.recordDelivered(tenantId, fresh);
+            await failpoint('recorded');
+            result.delivered += fresh.length;
+          }
         }
         // Ordered pages: everything up to the latest time read has been handled (late arrivals are the
         // overlap's job). Unordered pages: only the end of the whole result says that; until then the
         // traversal's position is kept so that a later run can resume it.
         if (source.ordered) {
-          await moveCheckpoint();
+          // A page with nothing new still moves the checkpoint, after the records before it.
+          if (fresh.length === 0) {
+            await pendingRecord;
+            await moveCheckpoint();
+          }
           // Ordered pages are asked for from the latest time read: older versions cannot come back in
           // this run, so memory stays flat however long the backlog.
           if (maxSeen !== undefined) for (const [key, t] of delivered) if (t < maxSeen) delivered.delete(key);
@@ -211,9 +267,12 @@ export class TenantSync {
           latest: maxSeen !== undefined ? ticksToIso(maxSeen) : undefined,
         });
       }
+      await pendingRecord;
       await moveCheckpoint();
       if (!source.ordered) await state.saveResume(tenantId, null);
     } catch (error) {
+      // A record still being written settles first: the checkpoint and counts reflect what was recorded.
+      await pendingRecord?.catch(() => undefined);
       result.apiCalls = budget.callsMade - callsBefore;
       if (error instanceof BudgetExhaustedError) {
         result.outcome = 'budget';
@@ -229,7 +288,7 @@ export class TenantSync {
 
     if (result.outcome !== 'failed' && result.checkpoint) {
       // Records older than the next run's window can never suppress anything again.
-      const horizon = toTicks(result.checkpoint) - msToTicks(settings.overlapMs) - msToTicks(60 * 60_000);
+      const horizon = horizonOf(result.checkpoint);
       await state
         .pruneDelivered(tenantId, horizon)
         .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));

@@ -200,7 +200,8 @@ test('the delivered record stays bounded: versions older than the next run’s w
   expect(run.incidentsDelivered).toBe(300);
   const kept = await world.relay.state.deliveredSince(world.tenantId, 0n);
   expect(kept.size).toBeGreaterThan(0);
-  expect(kept.size).toBeLessThanOrEqual(72);
+  // Records are kept a page at a time (one row per page): the page that straddles the horizon stays whole.
+  expect(kept.size).toBeLessThanOrEqual(72 + 50);
   // The versions still recorded are the newest ones, so the next run still suppresses its overlap.
   const next = await world.relay.syncAll();
   expect(next.incidentsDelivered).toBe(0);

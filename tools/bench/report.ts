@@ -1,0 +1,88 @@
+/** The human-readable table of `npm run bench` (the JSON object holds the same figures, and more). */
+
+type Json = Record<string, unknown>;
+
+const get = (o: unknown, p: string): unknown =>
+  p.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+const ok = (b: unknown) => (b === true ? 'yes' : b === false ? 'NO' : '');
+
+export function printTable(out: Json): void {
+  const rows: [string, string, string, string][] = [];
+  const row = (what: string, value: unknown, target = '', met: unknown = '') =>
+    rows.push([what, value === undefined ? '-' : String(value), target, ok(met)]);
+  const m = out.machine as Json;
+  console.log(
+    `Machine: ${String(m.cores)} cores (${String(m.cpuModel)}), ${String(m.memoryGiB)} GiB, Node ${String(m.node)}, ${String(m.platform)}; ${String(out.mode)} run`,
+  );
+  if (out.throughput) {
+    const t = out.throughput as Json;
+    row(`1 relay incidents/s (${String(t.incidents)} incidents)`, get(t, 'relay.incidentsPerSecond'));
+    row('1 floor incidents/s', get(t, 'floor.incidentsPerSecond'));
+    row('1 ratio relay/floor', t.ratio, '>= 0.9', (t.ratio as number) >= 0.9);
+    row('1 relay CPU ms/incident', get(t, 'relay.cpuMsPerIncident'));
+    row('1 floor CPU ms/incident', get(t, 'floor.cpuMsPerIncident'));
+    row('1 CPU ratio relay/floor', t.cpuRatio, '<= 1.25', (t.cpuRatio as number) <= 1.25);
+  }
+  if (out.economy) {
+    const e = out.economy as Json;
+    row(
+      `2 Graph calls (${String(get(e, 'graph.incidents'))} incidents)`,
+      get(e, 'graph.calls'),
+      `key-set min ${String(get(e, 'graph.keysetMinimum'))}, offset min ${String(get(e, 'graph.offsetMinimum'))}`,
+      get(e, 'targets.graphPagesAtKeysetMinimum'),
+    );
+    row(
+      `2 legacy calls (${String(get(e, 'legacy.incidents'))} incidents)`,
+      get(e, 'legacy.calls'),
+      `min ${String(get(e, 'legacy.minimum'))}`,
+      get(e, 'targets.legacyPagesAtMinimum'),
+    );
+    const fan = get(e, 'tokensPerTenant.fanoutTwoRounds') as Json | undefined;
+    row(
+      '2 token requests per tenant',
+      `${String(get(e, 'tokensPerTenant.throughputTenant'))} / ${String(get(e, 'tokensPerTenant.legacyTenant'))} / ${String(fan?.min)}-${String(fan?.max)} (fan-out, 2 rounds)`,
+      '1',
+      get(e, 'targets.oneTokenPerTenant'),
+    );
+    row(
+      '2 Key Vault reads per secret',
+      `${String(get(e, 'keyVaultReadsPerSecret.throughputProcess'))} / ${String(get(e, 'keyVaultReadsPerSecret.fanoutProcessTwoRounds'))} (fan-out, 2 rounds)`,
+      '1',
+      get(e, 'targets.oneKeyVaultReadPerSecret'),
+    );
+  }
+  if (out.fanout) {
+    const f = out.fanout as Json;
+    row(
+      `3 fan-out round (${String(f.tenants)} tenants, ${String(f.apiLatencyMs)} ms, ${String(f.concurrency)} workers) ms`,
+      f.roundWallMs,
+      '< 30000',
+      (f.roundWallMs as number) < 30_000,
+    );
+    row('3 fan-out peak RSS MiB', f.peakRssMiB, '< 300', (f.peakRssMiB as number) < 300);
+  }
+  if (out.backlog) {
+    const b = out.backlog as Json;
+    for (const mark of b.atMarks as Json[])
+      row(`4 backlog peak RSS MiB at ${String(mark.incidents)}`, mark.peakRssMiB, '< 200, flat');
+    row(
+      `4 backlog peak RSS MiB (${String(b.incidents)})`,
+      b.peakRssMiB,
+      '< 200, flat',
+      get(b, 'targets.met'),
+    );
+  }
+  if (out.coldStart) {
+    const c = out.coldStart as Json;
+    row('5 bundle load ms (median)', get(c, 'bundled.loadMs'));
+    row('5 unbundled load ms (median)', get(c, 'unbundled.loadMs'));
+    row('5 ratio bundle/unbundled', c.ratio, '<= 0.5', get(c, 'targets.met'));
+    row('5 bundle size KiB', Math.round((get(c, 'bundled.bytes') as number) / 1024));
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length), 6));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(line(['figure', 'value', 'target', 'met']));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  console.log(`(benchmark took ${String(out.benchmarkWallSeconds)} s; --json for every figure)`);
+}
