@@ -1,5 +1,6 @@
 import type { Relay } from '../relay';
 import type { SyncProgress } from '../sync/tenant-sync';
+import { summaryJson } from '../sync/sync-tenants';
 import { canonicalTimestamp, InvalidTimestampError } from '../defender/timestamp';
 
 export interface SyncCommandOptions {
@@ -35,22 +36,7 @@ export async function runSync(relay: Relay, options: SyncCommandOptions): Promis
   const summary = await relay.syncAll({ since: options.since, tenants: options.tenants, onProgress });
   if (tty) err.write('\r\x1b[K');
   if (options.json) {
-    const { results, ...rest } = summary;
-    out.write(
-      `${JSON.stringify({
-        ...rest,
-        perTenant: results.map((r) => ({
-          tenantId: r.tenantId,
-          outcome: r.outcome,
-          fetched: r.fetched,
-          delivered: r.delivered,
-          suppressed: r.suppressed,
-          apiCalls: r.apiCalls,
-          checkpoint: r.checkpoint ?? null,
-          lagSeconds: r.lagSeconds ?? null,
-        })),
-      })}\n`,
-    );
+    out.write(`${JSON.stringify(summaryJson(summary))}\n`);
   } else {
     for (const r of summary.results) {
       out.write(

@@ -116,3 +116,22 @@ export function reportMetrics(log: Logger, r: TenantSyncResult): void {
   if (r.delivered > 0)
     emitMetric(log, 'relay.delivery', { tenantId: r.tenantId, destination: 'queue', count: r.delivered });
 }
+
+/** The summary as `defender-relay sync --json` prints it: the totals and one small object per tenant. */
+export function summaryJson(summary: SyncSummary) {
+  const { results, ...totals } = summary;
+  return {
+    ...totals,
+    perTenant: results.map((r) => ({
+      tenantId: r.tenantId,
+      outcome: r.outcome,
+      fetched: r.fetched,
+      delivered: r.delivered,
+      suppressed: r.suppressed,
+      apiCalls: r.apiCalls,
+      checkpoint: r.checkpoint ?? null,
+      lagSeconds: r.lagSeconds ?? null,
+      error: r.error ?? null,
+    })),
+  };
+}

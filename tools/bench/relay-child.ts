@@ -14,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/settings';
 import { createRelay, type Relay } from '../../src/relay';
+import { summaryJson } from '../../src/sync/sync-tenants';
 import { cpuMs, memory, report, type MemorySample } from './proc';
 
 async function sync(relay: Relay, tenants: string[] | undefined, since: string | undefined, marks: number[]) {
@@ -32,7 +33,6 @@ async function sync(relay: Relay, tenants: string[] | undefined, since: string |
     },
   });
   const wallMs = performance.now() - t0;
-  const { results, ...rest } = summary;
   return {
     mode: 'sync',
     wallMs: Math.round(wallMs),
@@ -40,18 +40,7 @@ async function sync(relay: Relay, tenants: string[] | undefined, since: string |
     processCpuMs: cpuMs(),
     memory: memory(),
     samples,
-    summary: {
-      ...rest,
-      perTenant: results.map((r) => ({
-        tenantId: r.tenantId,
-        outcome: r.outcome,
-        fetched: r.fetched,
-        delivered: r.delivered,
-        suppressed: r.suppressed,
-        apiCalls: r.apiCalls,
-        error: r.error,
-      })),
-    },
+    summary: summaryJson(summary),
   };
 }
 
