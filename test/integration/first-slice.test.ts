@@ -45,7 +45,7 @@ describe.each(['graph', 'legacy'] as const)('first slice on the %s API', (api) =
     });
     const logs: string[] = [];
     const context = new InvocationContext({
-      functionName: 'syncTimer',
+      functionName: 'syncScheduler',
       logHandler: (_level, ...args) => logs.push(args.join(' ')),
     });
 
