@@ -6,6 +6,7 @@ import { startSimulator, type Simulator } from '../../tools/simulator';
 import { identityEnv } from '../../tools/simulator/app-settings';
 import { startWorld, type World } from '../helpers/world';
 import { runCli } from '../helpers/cli';
+import { runSync } from '../../src/cli/sync-command';
 
 let sim: Simulator;
 let world: World;
@@ -63,4 +64,37 @@ test('a misconfiguration exits 2 with the settings named', async () => {
   expect(code).toBe(2);
   expect(stderr).toContain('DEFENDER_CLIENT_ID: is not a GUID');
   expect(stderr).toContain('SYNC_SCHEDULE:');
+});
+
+test('sync --since on a terminal shows a live progress line, then the summary', async () => {
+  world.sim.incidents.seed(world.tenantId, 120, { alertsPerIncident: 1 });
+  let progress = '';
+  let summary = '';
+  const err = {
+    isTTY: true,
+    write: (s: string) => ((progress += s), true),
+  } as unknown as NodeJS.WritableStream & {
+    isTTY: boolean;
+  };
+  const out = { write: (s: string) => ((summary += s), true) } as unknown as NodeJS.WritableStream;
+  const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
+  const code = await runSync(world.relay, { json: false, since, out, err });
+  expect(code).toBe(0);
+  // One line per page, rewritten in place (carriage return, clear line), then cleared.
+  const updates = progress.split('\r\x1b[K').filter(Boolean);
+  expect(updates.length).toBeGreaterThanOrEqual(3);
+  expect(updates[0]).toMatch(new RegExp(`^${world.tenantId}: \\d+ read, \\d+ delivered`));
+  expect(progress.endsWith('\r\x1b[K')).toBe(true);
+  expect(summary).toMatch(/tenant\(s\), \d+ incident version\(s\) delivered/);
+});
+
+test('sync --since with a time that is not one is refused before anything runs', async () => {
+  let err = '';
+  const code = await runSync(world.relay, {
+    json: true,
+    since: 'last tuesday',
+    err: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+  });
+  expect(code).toBe(2);
+  expect(err).toContain('--since: not an ISO 8601 timestamp');
 });
