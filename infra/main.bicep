@@ -47,6 +47,10 @@ param nodeVersion string = '22'
 @description('Optional e-mail address that alerts are sent to. Empty: alerts show in the portal only.')
 param alertEmail string = ''
 
+@description('Days a claim-check blob (an event over the 64 KiB queue limit, or a webhook job) is kept before lifecycle management deletes it; 0 keeps them forever. Consumers must read a claim check within this time.')
+@minValue(0)
+param claimCheckRetentionDays int = 30
+
 @description('Alert when a tenant\'s sync lag exceeds this many seconds.')
 param tenantLagThresholdSeconds int = 1800
 
@@ -286,6 +290,8 @@ module storage 'modules/storage.bicep' = {
     queueNames: queueNames
     tableNames: tableNames
     containerNames: containerNames
+    claimCheckContainerName: claimCheckContainerName
+    claimCheckRetentionDays: claimCheckRetentionDays
   }
 }
 

@@ -21,6 +21,13 @@ param tableNames string[]
 @description('Blob containers to create (claim checks, leases, the deployment package).')
 param containerNames string[]
 
+@description('Container of the claim-check blobs (events over the 64 KiB queue limit).')
+param claimCheckContainerName string
+
+@description('Days a claim-check blob is kept after it was written; 0 keeps them forever.')
+@minValue(0)
+param claimCheckRetentionDays int
+
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -99,3 +106,38 @@ output name string = account.name
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 output tableEndpoint string = account.properties.primaryEndpoints.table
+
+// Claim-check blobs (incident events too large for a queue message, and webhook jobs) are read once by
+// their consumer; they are deleted when older than the retention, so the container does not grow forever.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (claimCheckRetentionDays > 0) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          enabled: true
+          name: 'claim-check-retention'
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${claimCheckContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: claimCheckRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
