@@ -165,7 +165,8 @@ export class TenantRegistry {
 
   /**
    * Marks a consent `state` nonce as used. Returns false when it was used before (a replay). The row
-   * records when; it is never read back except by this conflict.
+   * records when; it is never read back except by this conflict. Rows of states that have expired are
+   * deleted on the way: an expired state is refused before its nonce is looked at, so they guard nothing.
    */
   async consumeNonce(nonce: string, info: { tenantId: string; expiresAt: string }): Promise<boolean> {
     await this.ensure();
@@ -177,11 +178,29 @@ export class TenantRegistry {
         tenantId: info.tenantId,
         expiresAt: info.expiresAt,
       });
-      return true;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 409) return false;
       throw error;
     }
+    await this.pruneExpiredNonces().catch(() => undefined);
+    return true;
+  }
+
+  /** Deletes the used-nonce rows of states that have expired; returns how many. */
+  async pruneExpiredNonces(): Promise<number> {
+    await this.ensure();
+    const now = this.now().toISOString();
+    const expired: string[] = [];
+    const rows = this.table.listEntities({
+      queryOptions: {
+        filter: `PartitionKey eq '${NONCE_PARTITION}' and expiresAt lt '${now}'`,
+        select: ['RowKey'],
+      },
+    });
+    for await (const row of rows) if (row.rowKey) expired.push(row.rowKey);
+    for (const rowKey of expired)
+      await this.table.deleteEntity(NONCE_PARTITION, rowKey).catch(() => undefined);
+    return expired.length;
   }
 
   private async row(id: string): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
