@@ -127,6 +127,9 @@ export function parseJob(message: unknown): WebhookJob {
   return job as WebhookJob;
 }
 
+/** Answers after which the URL and signing key are read from Key Vault again (they may have been rotated). */
+const STALE_CREDENTIAL_STATUSES = new Set([401, 403, 404, 410]);
+
 export class WebhookDelivery {
   private readonly now: () => number;
   private readonly random: () => number;
@@ -152,12 +155,38 @@ export class WebhookDelivery {
     Promise.all([this.deps.outbox.createIfNotExists(), this.deps.poison.createIfNotExists()]),
   );
 
-  /** One signed request of `event` to a destination; never throws for the webhook's or the network's faults. */
+  /**
+   * One signed request of `event` to a destination; never throws for the webhook's or the network's faults.
+   * An answer that says the URL or the key is wrong (401, 403, 404, 410) may mean they were rotated in Key
+   * Vault while this instance had them cached: they are read again once, and sent to again if they changed.
+   */
   async attempt(
     destination: WebhookDestinationConfig,
     event: IncidentEvent,
     webhookId = event.id,
   ): Promise<AttemptResult> {
+    const first = await this.attemptWith(destination, event, webhookId, (name) =>
+      this.deps.secrets.get(name),
+    );
+    if (first.result.status === null || !STALE_CREDENTIAL_STATUSES.has(first.result.status))
+      return first.result;
+    const second = await this.attemptWith(
+      destination,
+      event,
+      webhookId,
+      (name) => this.deps.secrets.refresh(name),
+      first.credentials,
+    );
+    return second.unchanged ? first.result : second.result;
+  }
+
+  private async attemptWith(
+    destination: WebhookDestinationConfig,
+    event: IncidentEvent,
+    webhookId: string,
+    read: (secretName: string) => Promise<string>,
+    unlessSameAs?: string,
+  ): Promise<{ result: AttemptResult; credentials?: string; unchanged?: boolean }> {
     const started = this.now();
     const done = (r: Omit<AttemptResult, 'durationMs'>): AttemptResult => ({
       ...r,
@@ -167,18 +196,30 @@ export class WebhookDelivery {
     let url: string;
     let signing: string | undefined;
     try {
-      url = await this.deps.secrets.get(destination.urlSecret);
-      signing = destination.signingSecret
-        ? await this.deps.secrets.get(destination.signingSecret)
-        : undefined;
+      url = await read(destination.urlSecret);
+      signing = destination.signingSecret ? await read(destination.signingSecret) : undefined;
     } catch (error) {
-      return done({
-        ok: false,
-        retryable: true,
-        status: null,
-        reason: `Key Vault: ${error instanceof Error ? error.message : String(error)}`,
-      });
+      const reason = `Key Vault: ${error instanceof Error ? error.message : String(error)}`;
+      return { result: done({ ok: false, retryable: true, status: null, reason }) };
     }
+    // Compared only, never logged or returned: the pair identifies what was sent with.
+    const credentials = `${url}\n${signing ?? ''}`;
+    if (unlessSameAs !== undefined && credentials === unlessSameAs)
+      return {
+        result: done({ ok: false, retryable: false, status: null, reason: 'unchanged' }),
+        unchanged: true,
+      };
+    return { result: await this.sendSigned(destination, event, webhookId, url, signing, done), credentials };
+  }
+
+  private async sendSigned(
+    destination: WebhookDestinationConfig,
+    event: IncidentEvent,
+    webhookId: string,
+    url: string,
+    signing: string | undefined,
+    done: (r: Omit<AttemptResult, 'durationMs'>) => AttemptResult,
+  ): Promise<AttemptResult> {
     const payload = formatPayload(destination.format, event);
     let headers: Record<string, string>;
     try {

@@ -347,6 +347,36 @@ test('400 is not retried: the delivery goes to the poison queue with its status 
   ]);
 });
 
+test('a webhook URL rotated in Key Vault is read again when the cached one answers 404, and the delivery goes through', async () => {
+  const s = setup([{ name: 'teams-rotated', format: 'teams', path: '/old-flow' }]);
+  const urlSecret = s.config.webhooks.destinations[0]!.urlSecret;
+  // The first delivery reads the URL from Key Vault and keeps it in the instance's cache.
+  await enqueue(s);
+  await s.drain();
+  expect(receiver.to('/old-flow')).toHaveLength(1);
+  // The Teams workflow is re-created: a new URL in Key Vault; the old one now answers 404.
+  sim.keyVault.setSecret(urlSecret, receiver.url('/new-flow'));
+  s.secrets[`${urlSecret}-new`] = receiver.url('/new-flow');
+  receiver.script('/old-flow', [{ status: 404 }]);
+  await enqueue(s);
+  const jobs = await s.drain();
+  expect(jobs).toHaveLength(1);
+  expect(receiver.to('/old-flow')).toHaveLength(2);
+  expect(receiver.to('/new-flow')).toHaveLength(1);
+  expect(await s.poisoned()).toEqual([]);
+  expectNothingSecretLogged(s);
+});
+
+test('a 404 with the same URL still in Key Vault is not retried: the delivery is poisoned', async () => {
+  const s = setup([{ name: 'gone', path: '/gone' }]);
+  receiver.script('/gone', [{ status: 404 }, { status: 404 }]);
+  await enqueue(s);
+  await s.drain();
+  expect(receiver.to('/gone')).toHaveLength(1);
+  const [poisoned] = await s.poisoned();
+  expect(poisoned).toMatchObject({ destination: 'gone', lastStatus: 404, reason: 'HTTP 404' });
+});
+
 test('after WEBHOOK_MAX_ATTEMPTS failed attempts the delivery is poisoned with the last status', async () => {
   const s = setup([{ name: 'down', path: '/down' }], { WEBHOOK_MAX_ATTEMPTS: '3' });
   receiver.script('/down', [{ status: 500 }]);
