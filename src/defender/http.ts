@@ -65,10 +65,12 @@ export class DefenderHttp {
   async json<T = Record<string, unknown>>(req: DefenderRequest): Promise<T> {
     const { maxRetries } = this.options;
     for (let attempt = 0; ; attempt++) {
+      // A call is counted when it goes out: after the budget allows it and the rate limiter lets it.
+      this.checkBudget(req);
+      await this.limit(req);
       this.spend(req);
       let waitMs: number | undefined;
       let failure: DefenderApiError;
-      await this.limit(req);
       // Token errors (consent, secrets, Key Vault) carry their own message and go up as they are.
       const token = await this.options.tokens.getToken(req.tenantId, req.api);
       try {
@@ -130,15 +132,20 @@ export class DefenderHttp {
     await limiter.acquire(req.tenantId);
   }
 
-  private spend(req: DefenderRequest): void {
+  private checkBudget(req: DefenderRequest): void {
     const b = req.budget;
     if (!b) return;
     if (b.callsLeft <= 0)
       throw new BudgetExhaustedError('stopping: the run used its call budget (SYNC_MAX_API_CALLS_PER_RUN)');
     if (this.now() >= b.deadline)
       throw new BudgetExhaustedError('stopping: the run used its time budget (SYNC_MAX_RUN_SECONDS)');
-    b.callsLeft--;
-    b.callsMade++;
+  }
+
+  private spend(req: DefenderRequest): void {
+    this.checkBudget(req);
+    if (!req.budget) return;
+    req.budget.callsLeft--;
+    req.budget.callsMade++;
   }
 
   private send(req: DefenderRequest, token: string): Promise<Response> {

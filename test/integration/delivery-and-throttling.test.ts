@@ -127,3 +127,26 @@ test('a tenant throttled beyond the run’s time budget stops cleanly and contin
   expect(next.results[0]!.outcome).toBe('complete');
   expect(await w.drainQueue()).toHaveLength(4);
 });
+
+test('the legacy API’s per-tenant limit is kept by the relay itself: past it, the run stops cleanly', async () => {
+  // Three legacy pages, but at most 2 calls a minute and a 10 s run: the third call would have to wait
+  // about a minute, so the run stops with its budget and resumes where it stopped next time.
+  const w = await startWorld({
+    sim,
+    api: 'legacy',
+    env: { LEGACY_CALLS_PER_MINUTE: '2', SYNC_MAX_RUN_SECONDS: '10' },
+  });
+  sim.incidents.seed(w.tenantId, 250, { alertsPerIncident: 1 });
+  const run = await w.relay.syncAll();
+  expect(run.apiCalls).toBe(2);
+  expect(run.incomplete).toEqual([
+    expect.objectContaining({
+      tenantId: w.tenantId,
+      outcome: 'budget',
+      reason: expect.stringMatching(/rate limit/),
+    }),
+  ]);
+  // The simulator never had to say 429: the relay held back.
+  expect(sim.counters.snapshot().byStatus['legacy.list']?.['429'] ?? 0).toBe(0);
+  expect(await w.drainQueue()).toHaveLength(200);
+});
