@@ -70,6 +70,14 @@ export async function startActionsWorld(
   };
 }
 
+/** Creates the incidents queue and claim-check container, so deep health finds its destinations. */
+export async function createDestinations(world: ActionsWorld): Promise<void> {
+  await world.relay.storage.queues.getQueueClient(world.config.names.incidentsQueue).createIfNotExists();
+  await world.relay.storage.blobs
+    .getContainerClient(world.config.names.claimCheckContainer)
+    .createIfNotExists();
+}
+
 export interface CallInput {
   method?: string;
   path: string;

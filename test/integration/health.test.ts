@@ -6,7 +6,7 @@
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { healthDeepHandler, healthHandler } from '../../src/functions/health';
 import { runHealthChecks } from '../../src/health/checks';
-import { startActionsWorld, call, type ActionsWorld } from '../helpers/actions-world';
+import { startActionsWorld, call, type ActionsWorld, createDestinations } from '../helpers/actions-world';
 import { LogCapture } from '../helpers/log-capture';
 import { runCheck } from '../../src/cli/check-command';
 
@@ -18,10 +18,7 @@ beforeAll(async () => {
   logs.install();
   sim = await startSimulator();
   world = await startActionsWorld(sim, logs);
-  await world.relay.storage.queues.getQueueClient(world.config.names.incidentsQueue).createIfNotExists();
-  await world.relay.storage.blobs
-    .getContainerClient(world.config.names.claimCheckContainer)
-    .createIfNotExists();
+  await createDestinations(world);
 });
 afterAll(async () => {
   expect(logs.leaks()).toEqual([]);

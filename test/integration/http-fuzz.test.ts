@@ -11,7 +11,7 @@ import { HttpRequest } from '@azure/functions';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { ALL_METHODS, HTTP_FUNCTIONS } from '../../src/functions/http-functions';
 import { PROBLEM_CONTENT_TYPE } from '../../src/http';
-import { startActionsWorld, type ActionsWorld } from '../helpers/actions-world';
+import { startActionsWorld, type ActionsWorld, createDestinations } from '../helpers/actions-world';
 import { LogCapture } from '../helpers/log-capture';
 
 const RUNS = 1000;
@@ -26,10 +26,7 @@ beforeAll(async () => {
   world = await startActionsWorld(sim, logs, {
     CONSENT_REDIRECT_URI: 'https://relay.example/api/consent/callback',
   });
-  await world.relay.storage.queues.getQueueClient(world.config.names.incidentsQueue).createIfNotExists();
-  await world.relay.storage.blobs
-    .getContainerClient(world.config.names.claimCheckContainer)
-    .createIfNotExists();
+  await createDestinations(world);
 });
 afterAll(async () => {
   expect(logs.leaks()).toEqual([]);
