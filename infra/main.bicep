@@ -171,6 +171,11 @@ param syncTenantConcurrency int = 8
 @description('LEASES_CONTAINER_NAME: blob container of per-tenant leases.')
 param leasesContainerName string = 'relay-leases'
 
+@description('GRAPH_CALLS_PER_MINUTE: per-tenant ceiling on Microsoft Graph security calls (Graph allows about 150 a minute).')
+@minValue(1)
+@maxValue(150)
+param graphCallsPerMinute int = 120
+
 @description('LEGACY_CALLS_PER_MINUTE: per-tenant ceiling on legacy Defender API calls (documented limit 50).')
 @minValue(1)
 @maxValue(50)
@@ -379,6 +384,7 @@ var appSettings = {
   SYNC_JOBS_QUEUE_NAME: syncJobsQueueName
   SYNC_TENANT_CONCURRENCY: string(syncTenantConcurrency)
   LEASES_CONTAINER_NAME: leasesContainerName
+  GRAPH_CALLS_PER_MINUTE: string(graphCallsPerMinute)
   LEGACY_CALLS_PER_MINUTE: string(legacyCallsPerMinute)
   LEGACY_CALLS_PER_HOUR: string(legacyCallsPerHour)
   // Webhooks.

@@ -17,7 +17,9 @@ import {
 import { TenantRegistry } from './tenants/tenant-registry';
 import { ConsentService } from './tenants/consent';
 import { DefenderHttp } from './defender/http';
-import { GraphIncidentSource, LegacyIncidentSource, type IncidentSource } from './defender/incident-source';
+import type { IncidentReader } from './defender/incident-reader';
+import { GraphWindowReader } from './defender/graph-windows';
+import { LegacyOffsetReader } from './defender/legacy-offsets';
 import { createStorageClients, type StorageClients } from './storage/clients';
 import { StorageQueueDestination } from './delivery/storage-queue';
 import type { Destination } from './delivery/destination';
@@ -44,7 +46,7 @@ export interface Relay {
   state: StateStore;
   secrets?: KeyVaultSecrets;
   tokens: AppTokenProvider;
-  source: IncidentSource;
+  source: IncidentReader;
   destinations: Destination[];
   /** Sends the jobs of the webhook outbox queue (WEBHOOKS). */
   webhooks: WebhookDelivery;
@@ -104,21 +106,17 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
   // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
   const credential = clientCredential(config, identity, secrets);
   const tokens = new AppTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential });
-  // The legacy API allows 50 calls a minute and 1,500 an hour per tenant; Graph answers 429 when it wants less.
-  const legacyLimiter = new SlidingWindowLimiter([
-    { limit: config.sync.legacyCallsPerMinute, windowMs: 60_000 },
-    { limit: config.sync.legacyCallsPerHour, windowMs: 3_600_000 },
-  ]);
+  const limiters = apiLimiters(config);
   const http = new DefenderHttp({
     tokens,
     timeoutMs: config.http.timeoutMs,
     maxRetries: config.http.maxRetries,
-    limiters: { legacy: legacyLimiter },
+    limiters,
   });
-  const source: IncidentSource =
+  const source: IncidentReader =
     config.api === 'graph'
-      ? new GraphIncidentSource(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl)
-      : new LegacyIncidentSource(http, config.endpoints.legacyBaseUrl, config.endpoints.portalUrl);
+      ? new GraphWindowReader(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl)
+      : new LegacyOffsetReader(http, config.endpoints.legacyBaseUrl, config.endpoints.portalUrl);
   const state = new TableStateStore(storage.table(config.names.stateTable));
   const destinations: Destination[] = [
     new StorageQueueDestination(
@@ -176,14 +174,14 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     }),
     obo: new OboTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential }),
   };
-  // Interactive actions: fewer retries than a sync run, and the legacy API's limiter shared with it.
+  // Interactive actions: fewer retries than a sync run, and the per-tenant limiters shared with it.
   const actions = (actionTokens: TokenProvider) =>
     new DefenderActions(
       new DefenderHttp({
         tokens: actionTokens,
         timeoutMs: config.http.timeoutMs,
         maxRetries: Math.min(config.http.maxRetries, 2),
-        limiters: { legacy: legacyLimiter },
+        limiters,
       }),
       {
         graphBaseUrl: config.endpoints.graphBaseUrl,
@@ -228,6 +226,20 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
         log,
       });
     },
+  };
+}
+
+/**
+ * Per-tenant limiters shared by the sync and the actions: Graph allows about 150 requests a minute per app
+ * per tenant on /security before it answers 429; the legacy API documents 50 a minute and 1,500 an hour.
+ */
+function apiLimiters(config: RelayConfig): Record<'graph' | 'legacy', SlidingWindowLimiter> {
+  return {
+    graph: new SlidingWindowLimiter([{ limit: config.sync.graphCallsPerMinute, windowMs: 60_000 }]),
+    legacy: new SlidingWindowLimiter([
+      { limit: config.sync.legacyCallsPerMinute, windowMs: 60_000 },
+      { limit: config.sync.legacyCallsPerHour, windowMs: 3_600_000 },
+    ]),
   };
 }
 

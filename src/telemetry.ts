@@ -4,7 +4,11 @@
  * workbook and the alert rules in infra/ read it. Fields never hold a secret, a token or a URL.
  */
 export type MetricName =
-  'relay.sync.completed' | 'relay.sync.failed' | 'relay.delivery' | 'relay.delivery.poisoned';
+  | 'relay.sync.completed'
+  | 'relay.sync.failed'
+  | 'relay.delivery'
+  | 'relay.delivery.poisoned'
+  | 'relay.read.fallback';
 
 export type Logger = (message: string) => void;
 

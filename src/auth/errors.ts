@@ -45,6 +45,22 @@ const AADSTS: Record<number, (ctx: { tenantId: string; clientId: string; resourc
 
 const REVOKED_CODES = new Set([700016, 65001, 7000229, 500011]);
 
+/**
+ * Entra ID outages and throttling, worth trying again within the run: AADSTS90033 ("a transient error has
+ * occurred", HTTP 503 `temporarily_unavailable`), AADSTS50196 (loop detected: too many requests) and the
+ * OAuth error `temporarily_unavailable` (RFC 6749 §5.2) or an HTTP 5xx/429 without a code.
+ * Source: Microsoft Entra authentication and authorization error codes.
+ */
+const TRANSIENT_CODES = new Set([90033, 50196]);
+
+function isTransientEntraFailure(error: unknown, codes: number[]): boolean {
+  if (codes.some((c) => TRANSIENT_CODES.has(c))) return true;
+  const e = error as { errorCode?: string; status?: number; statusCode?: number; message?: string };
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && (status === 429 || status >= 500)) return true;
+  return /temporarily_unavailable|server_error/i.test(`${e?.errorCode ?? ''} ${e?.message ?? ''}`);
+}
+
 /** Reads AADSTS codes out of an MSAL error (errorCode/errorMessage) or any error text. */
 export function aadstsCodes(error: unknown): number[] {
   const e = error as { errorMessage?: string; message?: string; subError?: string };
@@ -57,6 +73,13 @@ export function describeEntraError(
   ctx: { tenantId: string; clientId: string; resource: string },
 ): RelayAuthError {
   const codes = aadstsCodes(error);
+  if (isTransientEntraFailure(error, codes)) {
+    return new RelayAuthError(
+      `Entra ID is temporarily unavailable for tenant ${ctx.tenantId}${codes.length ? ` (AADSTS${codes[0]})` : ''}: the relay tries again.`,
+      'entra_unavailable',
+      true,
+    );
+  }
   for (const code of codes) {
     const describe = AADSTS[code];
     if (describe) {

@@ -177,10 +177,15 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
     description:
       'Blob container of per-tenant leases: a timer run, a retry and an on-demand sync never work one tenant at once.',
   },
+  GRAPH_CALLS_PER_MINUTE: {
+    default: '120',
+    description:
+      'Per-tenant ceiling on Microsoft Graph security calls (sync and actions together), under the about 150 a minute per app per tenant that Graph allows before it answers 429.',
+  },
   LEGACY_CALLS_PER_MINUTE: {
     default: '45',
     description:
-      'Per-tenant ceiling on calls to the legacy Defender API, under its documented 50 calls a minute (Graph is throttled by its own 429 answers).',
+      'Per-tenant ceiling on calls to the legacy Defender API, under its documented 50 calls a minute.',
   },
   LEGACY_CALLS_PER_HOUR: {
     default: '1400',

@@ -81,6 +81,7 @@ export const settingsSchema = z.object({
     .trim()
     .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, { message: 'is not a valid blob container name' })
     .default('relay-leases'),
+  GRAPH_CALLS_PER_MINUTE: intIn(1, 150).default(120),
   LEGACY_CALLS_PER_MINUTE: intIn(1, 50).default(45),
   LEGACY_CALLS_PER_HOUR: intIn(1, 1500).default(1400),
   DEFENDER_REQUEST_TIMEOUT_SECONDS: intIn(1, 600).default(60),
@@ -155,6 +156,7 @@ export interface RelayConfig {
     jobsQueue: string;
     leasesContainer: string;
     tenantConcurrency: number;
+    graphCallsPerMinute: number;
     legacyCallsPerMinute: number;
     legacyCallsPerHour: number;
   };
@@ -337,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       jobsQueue: s.SYNC_JOBS_QUEUE_NAME,
       leasesContainer: s.LEASES_CONTAINER_NAME,
       tenantConcurrency: s.SYNC_TENANT_CONCURRENCY,
+      graphCallsPerMinute: s.GRAPH_CALLS_PER_MINUTE,
       legacyCallsPerMinute: s.LEGACY_CALLS_PER_MINUTE,
       legacyCallsPerHour: s.LEGACY_CALLS_PER_HOUR,
     },

@@ -3,6 +3,12 @@
  * with exponential backoff and full jitter on 5xx, timeouts and network errors, 429 honoured (Graph's
  * Retry-After header, or the legacy API's "Next call can be made in N seconds" body), and a per-run
  * budget of calls and time that stops a run cleanly instead of letting the Functions timeout cut it.
+ * Transient token failures (Entra ID's 503 `temporarily_unavailable`, AADSTS90033; throttling; network)
+ * are retried the same way, within the run's budget.
+ *
+ * Every Graph call carries `Prefer: include-unknown-enum-members`: without it Graph answers newer enum
+ * members (status `awaitingAction`, new detection sources) as `unknownFutureValue` (Microsoft Graph
+ * "Best practices: evolvable enums").
  */
 import type { TokenProvider } from '../auth/app-token';
 import type { ApiFlavour } from './incident';
@@ -49,6 +55,12 @@ export interface DefenderRequest {
   budget?: RunBudget;
 }
 
+export interface DefenderResponse<T> {
+  body: T;
+  /** The server's clock when it answered (its `Date` header, whole seconds), ms epoch. */
+  serverTime?: number;
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class DefenderHttp {
@@ -63,48 +75,22 @@ export class DefenderHttp {
   }
 
   async json<T = Record<string, unknown>>(req: DefenderRequest): Promise<T> {
+    return (await this.request<T>(req)).body;
+  }
+
+  /** The response body and the server's time. */
+  async request<T = Record<string, unknown>>(req: DefenderRequest): Promise<DefenderResponse<T>> {
     const { maxRetries } = this.options;
     for (let attempt = 0; ; attempt++) {
       // A call is counted when it goes out: after the budget allows it and the rate limiter lets it.
       this.checkBudget(req);
       await this.limit(req);
       this.spend(req);
-      let waitMs: number | undefined;
-      let failure: DefenderApiError;
-      // Token errors (consent, secrets, Key Vault) carry their own message and go up as they are.
-      const token = await this.options.tokens.getToken(req.tenantId, req.api);
-      try {
-        const response = await this.send(req, token);
-        if (response.ok) {
-          const text = await response.text();
-          try {
-            return JSON.parse(text) as T;
-          } catch {
-            failure = new DefenderApiError(
-              `${apiName(req.api)} answered ${response.status} with a body that is not JSON`,
-              response.status,
-              'malformed_response',
-              true,
-            );
-          }
-        } else {
-          const text = await response.text().catch(() => '');
-          failure = describeHttpError(req, response.status, text);
-          if (response.status === 429) waitMs = retryAfterMs(response.headers.get('retry-after'), text);
-        }
-      } catch (error) {
-        if (error instanceof BudgetExhaustedError || error instanceof DefenderApiError) throw error;
-        const timedOut = (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError';
-        failure = new DefenderApiError(
-          timedOut
-            ? `${apiName(req.api)} did not answer within ${this.options.timeoutMs} ms`
-            : `${apiName(req.api)} could not be reached (${(error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.message ?? 'network error'}): check the base URL setting and the network`,
-          0,
-          timedOut ? 'timeout' : 'network',
-          true,
-        );
-      }
-      if (!failure.transient || attempt >= maxRetries) throw failure;
+      const outcome = await this.attempt<T>(req);
+      if ('response' in outcome) return outcome.response;
+      const { failure, waitMs } = outcome;
+      if (!failure.transient || attempt >= maxRetries)
+        throw failure instanceof TransientTokenError ? failure.cause : failure;
       const backoff = Math.min(
         this.options.backoffMaxMs ?? 30_000,
         (this.options.backoffBaseMs ?? 500) * 2 ** attempt,
@@ -117,6 +103,76 @@ export class DefenderHttp {
       }
       await this.sleep(delay);
     }
+  }
+
+  /** One try: the response, or the failure (and the wait the API asked for). */
+  private async attempt<T>(
+    req: DefenderRequest,
+  ): Promise<
+    { response: DefenderResponse<T> } | { failure: DefenderApiError | TransientTokenError; waitMs?: number }
+  > {
+    let token: string;
+    try {
+      token = await this.token(req);
+    } catch (error) {
+      if (error instanceof TransientTokenError) return { failure: error };
+      throw error;
+    }
+    let response: Response;
+    try {
+      response = await this.send(req, token);
+    } catch (error) {
+      return { failure: this.networkFailure(req, error) };
+    }
+    if (!response.ok) {
+      const text = await response.text().catch(() => '');
+      return {
+        failure: describeHttpError(req, response.status, text),
+        waitMs: response.status === 429 ? retryAfterMs(response.headers.get('retry-after'), text) : undefined,
+      };
+    }
+    const text = await response.text().catch(() => undefined);
+    try {
+      if (text === undefined) throw new Error('no body');
+      return {
+        response: { body: JSON.parse(text) as T, serverTime: serverTime(response.headers.get('date')) },
+      };
+    } catch {
+      return {
+        failure: new DefenderApiError(
+          `${apiName(req.api)} answered ${response.status} with a body that is not JSON`,
+          response.status,
+          'malformed_response',
+          true,
+        ),
+      };
+    }
+  }
+
+  /**
+   * A token for the call. Token errors (consent, secrets, Key Vault) carry their own message; the transient
+   * ones (an Entra ID outage, throttling) are retried like an API 5xx, the others go up as they are.
+   */
+  private async token(req: DefenderRequest): Promise<string> {
+    try {
+      return await this.options.tokens.getToken(req.tenantId, req.api);
+    } catch (error) {
+      if ((error as { transient?: unknown })?.transient === true)
+        throw new TransientTokenError(error as Error);
+      throw error;
+    }
+  }
+
+  private networkFailure(req: DefenderRequest, error: unknown): DefenderApiError {
+    const timedOut = (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError';
+    return new DefenderApiError(
+      timedOut
+        ? `${apiName(req.api)} did not answer within ${this.options.timeoutMs} ms`
+        : `${apiName(req.api)} could not be reached (${(error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.message ?? 'network error'}): check the base URL setting and the network`,
+      0,
+      timedOut ? 'timeout' : 'network',
+      true,
+    );
   }
 
   /** Waits for the tenant's limiter, unless the wait would pass the run's deadline (then stops the run). */
@@ -154,6 +210,7 @@ export class DefenderHttp {
       headers: {
         authorization: `Bearer ${token}`,
         accept: 'application/json',
+        ...(req.api === 'graph' ? { prefer: 'include-unknown-enum-members' } : {}),
         ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
@@ -161,6 +218,22 @@ export class DefenderHttp {
       signal: AbortSignal.timeout(this.options.timeoutMs),
     });
   }
+}
+
+/** A token request that may succeed if tried again; `cause` is what goes up when the retries are spent. */
+class TransientTokenError extends Error {
+  readonly transient = true;
+  readonly code: string;
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+    this.code = String((cause as { code?: unknown }).code ?? 'token_unavailable');
+  }
+}
+
+function serverTime(date: string | null): number | undefined {
+  if (!date) return undefined;
+  const ms = Date.parse(date);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 export function apiName(api: ApiFlavour): string {

@@ -22,17 +22,15 @@ export interface TenantState {
   lastError?: string;
   lastErrorAt?: string;
   lastDelivered?: number;
-  /** An unordered traversal stopped by its budget: where to resume it. */
-  resume?: ResumePoint;
+  /** A traversal stopped by its budget or a crash: where to resume it. */
+  traversal?: Traversal;
 }
 
-export interface ResumePoint {
-  /** The traversal's `since` (canonical). */
+/** A reader's traversal in progress: where it started and its own position (src/defender/incident-reader.ts). */
+export interface Traversal {
+  /** The traversal's start (canonical). */
   from: string;
-  /** The offset reached. */
-  skip: number;
-  /** The latest last-update time read so far in the traversal (canonical). */
-  maxSeen?: string;
+  position: string;
 }
 
 const CHECKPOINT_ROW = 'checkpoint';
@@ -65,6 +63,8 @@ export interface RecordRef {
 export interface RecordOptions {
   /** Move the checkpoint to this (canonical) time together with the records. */
   cursor?: string;
+  /** Store (or, with null, clear) the traversal's position together with the records. */
+  traversal?: Traversal | null;
   /** Record rows to delete in the same transaction: only ones known to exist (written by this run). */
   forget?: RecordRef[];
 }
@@ -73,8 +73,8 @@ export interface StateStore {
   getTenant(tenantId: string): Promise<TenantState | undefined>;
   listTenants(): Promise<TenantState[]>;
   saveCursor(tenantId: string, cursor: string): Promise<void>;
-  /** Stores (or, with null, clears) where an interrupted unordered traversal resumes. */
-  saveResume(tenantId: string, resume: ResumePoint | null): Promise<void>;
+  /** Stores (or, with null, clears) where an interrupted traversal resumes. */
+  saveTraversal(tenantId: string, traversal: Traversal | null): Promise<void>;
   recordRun(tenantId: string, run: { outcome: string; error?: string; delivered: number }): Promise<void>;
   /** Version keys delivered with a last-update time at or after `fromTicks`. */
   deliveredSince(tenantId: string, fromTicks: bigint): Promise<Set<string>>;
@@ -128,16 +128,10 @@ export class TableStateStore implements StateStore {
     );
   }
 
-  async saveResume(tenantId: string, resume: ResumePoint | null): Promise<void> {
+  async saveTraversal(tenantId: string, traversal: Traversal | null): Promise<void> {
     await this.ensure();
     await this.table.upsertEntity(
-      {
-        partitionKey: tenantId,
-        rowKey: CHECKPOINT_ROW,
-        resumeFrom: resume?.from ?? '',
-        resumeSkip: resume?.skip ?? 0,
-        resumeMaxSeen: resume?.maxSeen ?? '',
-      },
+      { partitionKey: tenantId, rowKey: CHECKPOINT_ROW, ...traversalProps(traversal) },
       'Merge',
     );
   }
@@ -186,7 +180,7 @@ export class TableStateStore implements StateStore {
     versions: IncidentVersion[],
     options: RecordOptions = {},
   ): Promise<RecordRef[]> {
-    if (versions.length === 0 && !options.cursor) return [];
+    if (versions.length === 0 && !options.cursor && options.traversal === undefined) return [];
     await this.ensure();
     const deliveredAt = new Date().toISOString();
     const byKey = new Map<string, bigint>();
@@ -213,20 +207,21 @@ export class TableStateStore implements StateStore {
       .filter((f) => !written.has(f.rowKey))
       .map((f) => ['delete', { partitionKey: tenantId, rowKey: f.rowKey }]);
     // The checkpoint goes last, in the transaction of the last records: it never passes an unwritten one.
-    const checkpoint: Action[] = options.cursor
-      ? [
-          [
-            'upsert',
-            {
-              partitionKey: tenantId,
-              rowKey: CHECKPOINT_ROW,
-              cursor: options.cursor,
-              cursorUpdatedAt: deliveredAt,
-            },
-            'Merge',
-          ],
-        ]
-      : [];
+    const checkpoint: Action[] =
+      options.cursor || options.traversal !== undefined
+        ? [
+            [
+              'upsert',
+              {
+                partitionKey: tenantId,
+                rowKey: CHECKPOINT_ROW,
+                ...(options.cursor ? { cursor: options.cursor, cursorUpdatedAt: deliveredAt } : {}),
+                ...(options.traversal !== undefined ? traversalProps(options.traversal) : {}),
+              },
+              'Merge',
+            ],
+          ]
+        : [];
     const submit = async (actions: Action[]) => {
       // Entity group transactions: at most 100 entities of one partition each.
       for (let i = 0; i < actions.length; i += 100)
@@ -262,6 +257,28 @@ export class TableStateStore implements StateStore {
   }
 }
 
+function traversalProps(t: Traversal | null): Record<string, string> {
+  // The legacy resume fields of earlier versions are cleared with it.
+  return { traversalFrom: t?.from ?? '', traversalPosition: t?.position ?? '', resumeFrom: '' };
+}
+
+/** The traversal stored, or the legacy API's resume point of earlier versions (an offset). */
+function toTraversal(
+  s: (k: string) => string | undefined,
+  e: Record<string, unknown>,
+): Traversal | undefined {
+  const from = s('traversalFrom');
+  const position = s('traversalPosition');
+  if (from && position) return { from, position };
+  const legacyFrom = s('resumeFrom');
+  if (legacyFrom)
+    return {
+      from: legacyFrom,
+      position: JSON.stringify({ skip: Number(e.resumeSkip ?? 0), maxSeen: s('resumeMaxSeen') }),
+    };
+  return undefined;
+}
+
 function toState(e: TableEntityResult<Record<string, unknown>>): TenantState {
   const s = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
   return {
@@ -273,8 +290,6 @@ function toState(e: TableEntityResult<Record<string, unknown>>): TenantState {
     lastError: s('lastError'),
     lastErrorAt: s('lastErrorAt'),
     lastDelivered: typeof e.lastDelivered === 'number' ? e.lastDelivered : undefined,
-    resume: s('resumeFrom')
-      ? { from: s('resumeFrom') as string, skip: Number(e.resumeSkip ?? 0), maxSeen: s('resumeMaxSeen') }
-      : undefined,
+    traversal: toTraversal(s, e),
   };
 }

@@ -2,27 +2,25 @@
  * Syncs one tenant: every incident version updated since the checkpoint reaches every destination once.
  *
  * - The run reads from the checkpoint minus an overlap window, so updates that become visible late
- *   (eventual consistency) or share a timestamp across a page boundary are read again; versions already
+ *   (eventual consistency) or share a timestamp across a boundary are read again; versions already
  *   delivered (the delivered record) are suppressed.
- * - A page's new versions go to every destination, then are recorded as delivered; the checkpoint moves
- *   only after that, and only forward. A crash anywhere leads to redelivery of unrecorded versions, never
- *   to a loss.
- * - Ordered (Graph) pages move the checkpoint page by page. Unordered (legacy) results move it only when
- *   the whole result has been read; a run stopped by its budget first stores where to resume (offset and
- *   latest time read), so a backlog larger than one run's budget is still worked off across runs.
- * - An incident seen in two versions during one unordered traversal was updated while it paged; had the
- *   API's order moved it, offset paging may have skipped a neighbour, so the checkpoint stays at the
- *   incident's older time and the next run reads that stretch again.
- * - A run stops cleanly when its call or time budget is spent; the next one continues from the checkpoint.
+ * - How the tenant's incidents are read is the reader's business (src/defender/incident-reader.ts): after
+ *   each page it says where its traversal stands and up to which time everything has been read.
+ * - A page's new versions go to every destination, then are recorded as delivered together with the
+ *   traversal's position and the checkpoint (one table transaction, see PageRecorder); the checkpoint moves
+ *   only forward and never past a version not yet recorded. A crash anywhere leads to redelivery of
+ *   unrecorded versions, never to a loss; a run stopped by its budget or a crash resumes the traversal.
+ * - A run stops cleanly when its call or time budget is spent; the next one continues the traversal.
  */
-import type { IncidentSource } from '../defender/incident-source';
+import type { IncidentReader, ReadStart, ReadStep } from '../defender/incident-reader';
 import type { IncidentVersion } from '../defender/incident';
 import { BudgetExhaustedError } from '../defender/errors';
 import { newBudget, type RunBudget } from '../defender/http';
-import { msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
+import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { toIncidentEvent } from '../delivery/envelope';
 import type { Destination } from '../delivery/destination';
-import type { RecordRef, ResumePoint, StateStore } from './state-store';
+import type { StateStore, TenantState, Traversal } from './state-store';
+import { PageRecorder, RECORD_MARGIN_MS } from './page-recorder';
 import { failpoint } from './failpoints';
 
 export interface SyncSettings {
@@ -42,7 +40,7 @@ export interface TenantSyncResult {
   suppressed: number;
   malformed: number;
   apiCalls: number;
-  /** Where the run started reading (checkpoint minus overlap, or `since`). */
+  /** Where the run's traversal started reading (checkpoint minus overlap, or `since`). */
   from: string;
   /** The checkpoint after the run. */
   checkpoint?: string;
@@ -59,11 +57,12 @@ export interface SyncProgress {
   delivered: number;
   suppressed: number;
   apiCalls: number;
+  /** The checkpoint so far. */
   latest?: string;
 }
 
 export interface TenantSyncDeps {
-  source: IncidentSource;
+  source: IncidentReader;
   destinations: Destination[];
   state: StateStore;
   settings: SyncSettings;
@@ -78,12 +77,12 @@ export interface TenantSyncOptions {
   budget?: RunBudget;
 }
 
-/** Delivered records are kept this long past the next run's window before they are pruned. */
-const RECORD_MARGIN_MS = 60 * 60_000;
-
-/** The last-update time in a version key (`<tenant>/<incident>/<canonical time>`), as ticks. */
-function versionTicks(versionKey: string): bigint {
-  return toTicks(versionKey.slice(versionKey.lastIndexOf('/') + 1));
+/** Where a run starts: a traversal to resume, or a new one from a time. */
+interface RunStart {
+  from: string;
+  position?: string;
+  /** Whether the traversal's position is stored (not for a backfill, which never resumes). */
+  persist: boolean;
 }
 
 export class TenantSync {
@@ -98,197 +97,61 @@ export class TenantSync {
   }
 
   async run(tenantId: string, options: TenantSyncOptions = {}): Promise<TenantSyncResult> {
-    const { source, destinations, state, settings } = this.deps;
+    const { settings } = this.deps;
     const started = this.now();
     const budget = options.budget ?? newBudget(settings.maxApiCallsPerRun, settings.maxRunMs, started);
     const callsBefore = budget.callsMade;
-    const tenant = await state.getTenant(tenantId);
-    const cursorTicks = tenant?.cursor ? toTicks(tenant.cursor) : undefined;
-    // An unordered traversal interrupted by its budget is resumed where it stopped (not for a backfill).
-    const resume: ResumePoint | undefined = !options.since && !source.ordered ? tenant?.resume : undefined;
-    const fromTicks = resume
-      ? toTicks(resume.from)
-      : options.since
-        ? toTicks(options.since)
-        : (cursorTicks ?? msToTicks(started - settings.initialLookbackMs)) -
-          // A run that stopped on its budget is continued where it stopped: re-reading the overlap first
-          // would spend the next budget on versions already delivered (and could stall a dense backlog).
-          // The overlap is for the tail of a finished run, where late updates can still appear.
-          (tenant?.lastOutcome === 'budget' && cursorTicks !== undefined
-            ? 0n
-            : msToTicks(settings.overlapMs));
-    const from = ticksToIso(fromTicks);
+    const tenant = await this.deps.state.getTenant(tenantId);
+    const start = this.startOf(tenant, options, started);
     const result: TenantSyncResult = {
       tenantId,
-      api: source.api,
+      api: this.api,
       outcome: 'complete',
       fetched: 0,
       delivered: 0,
       suppressed: 0,
       malformed: 0,
       apiCalls: 0,
-      from,
+      from: start.from,
       checkpoint: tenant?.cursor,
       durationMs: 0,
     };
-
-    /** Versions delivered (before or during this run) that the rest of the run may still read. */
-    const delivered = new Map<string, bigint>();
-    for (const key of await state.deliveredSince(tenantId, fromTicks)) delivered.set(key, versionTicks(key));
-    /** Latest last-update time of the versions read (all delivered or suppressed). */
-    let maxSeen: bigint | undefined = resume?.maxSeen ? toTicks(resume.maxSeen) : undefined;
-    /** Unordered traversal: the version of each incident read so far, and the oldest earlier version of
-     * an incident that changed while the traversal paged. */
-    const seenVersion = new Map<string, bigint>();
-    let movedFloor: bigint | undefined;
-
-    /** The checkpoint to move to now, when it moves forward. */
-    const checkpointTarget = (): string | undefined => {
-      let target = maxSeen;
-      if (target !== undefined && movedFloor !== undefined && movedFloor < target) target = movedFloor;
-      if (target === undefined || (cursorTicks !== undefined && target <= cursorTicks)) return undefined;
-      if (result.checkpoint && target <= toTicks(result.checkpoint)) return undefined;
-      return ticksToIso(target);
-    };
-    const moveCheckpoint = async () => {
-      const cursor = checkpointTarget();
-      if (!cursor) return;
-      await state.saveCursor(tenantId, cursor);
-      result.checkpoint = cursor;
-    };
-    /** Ordered runs: the records this run wrote, oldest first, until they are too old to matter. */
-    const written: RecordRef[] = [];
-    let writtenHead = 0;
-    const horizonOf = (checkpoint: string) =>
-      toTicks(checkpoint) - msToTicks(settings.overlapMs) - msToTicks(RECORD_MARGIN_MS);
-    /** The record of the last delivered ordered page, being written while the next page is worked. */
-    let pendingRecord: Promise<void> | undefined;
-    /**
-     * Ordered pages: the page's records and the checkpoint up to it in one table transaction; records this
-     * run wrote that fell behind the saved checkpoint's horizon are deleted in it too, so the record stays
-     * small however long the backlog: one table transaction per page.
-     */
-    const recordOrdered = async (fresh: IncidentVersion[]): Promise<void> => {
-      const cursor = checkpointTarget();
-      const forget: typeof written = [];
-      if (result.checkpoint) {
-        const horizon = horizonOf(result.checkpoint);
-        while (
-          writtenHead < written.length &&
-          forget.length < 90 &&
-          (written[writtenHead] as (typeof written)[number]).lastUpdateTicks < horizon
-        )
-          forget.push(written[writtenHead++] as (typeof written)[number]);
-      }
-      written.push(...(await state.recordDelivered(tenantId, fresh, { cursor, forget })));
-      if (cursor) result.checkpoint = cursor;
-      if (writtenHead > 1024) {
-        written.splice(0, writtenHead);
-        writtenHead = 0;
-      }
-      await failpoint('recorded');
-      result.delivered += fresh.length;
-    };
-
+    const apiCalls = () => budget.callsMade - callsBefore;
     try {
-      for await (const page of source.pages(tenantId, from, budget, resume?.skip)) {
-        await failpoint('page-read');
-        result.fetched += page.incidents.length;
-        result.malformed += page.malformed.length;
-        for (const reason of page.malformed)
-          this.deps.log?.(`tenant ${tenantId}: skipped an unreadable incident (${reason})`);
-        const fresh: IncidentVersion[] = [];
-        let pageLatest: bigint | undefined;
-        for (const version of page.incidents) {
-          const ticks = toTicks(version.header.lastUpdate);
-          if (pageLatest === undefined || ticks > pageLatest) pageLatest = ticks;
-          if (!source.ordered) {
-            const earlier = seenVersion.get(version.header.incidentId);
-            if (earlier !== undefined && earlier !== ticks) {
-              const older = earlier < ticks ? earlier : ticks;
-              if (movedFloor === undefined || older < movedFloor) movedFloor = older;
-            }
-            if (earlier === undefined || ticks > earlier) seenVersion.set(version.header.incidentId, ticks);
-          }
-          if (delivered.has(version.versionKey)) {
-            result.suppressed++;
-            continue;
-          }
-          delivered.set(version.versionKey, ticks);
-          fresh.push(version);
-        }
-        if (pageLatest !== undefined && (maxSeen === undefined || pageLatest > maxSeen)) maxSeen = pageLatest;
-        if (fresh.length > 0) {
-          const events = fresh.map(toIncidentEvent);
-          // Every destination must accept the page before it is recorded as delivered.
-          for (const destination of destinations) await destination.deliver(events);
-          await failpoint('delivered');
-          if (source.ordered) {
-            // Pipelined: this page's record is written while the next page is read and delivered. Records
-            // go in page order (each waits for the one before), each with the checkpoint up to its page, so
-            // the checkpoint never passes an unrecorded version; if a record fails, the pages sent after it
-            // were not recorded and are sent again by the next run (as after a crash), never lost.
-            await pendingRecord;
-            pendingRecord = recordOrdered(fresh);
-            // A failure surfaces where the record is awaited (next page, end of run); not as unhandled.
-            pendingRecord.catch(() => undefined);
-          } else {
-            await state.recordDelivered(tenantId, fresh);
-            await failpoint('recorded');
-            result.delivered += fresh.length;
-          }
-        }
-        // Ordered pages: everything up to the latest time read has been handled (late arrivals are the
-        // overlap's job). Unordered pages: only the end of the whole result says that; until then the
-        // traversal's position is kept so that a later run can resume it.
-        if (source.ordered) {
-          // A page with nothing new still moves the checkpoint, after the records before it.
-          if (fresh.length === 0) {
-            await pendingRecord;
-            await moveCheckpoint();
-          }
-          // Ordered pages are asked for from the latest time read: older versions cannot come back in
-          // this run, so memory stays flat however long the backlog.
-          if (maxSeen !== undefined) for (const [key, t] of delivered) if (t < maxSeen) delivered.delete(key);
-        } else if (page.nextSkip !== undefined) {
-          await state.saveResume(tenantId, {
-            from,
-            skip: page.nextSkip,
-            maxSeen: maxSeen !== undefined ? ticksToIso(maxSeen) : undefined,
-          });
-        }
-        result.apiCalls = budget.callsMade - callsBefore;
+      await new SyncRun(this.deps, tenantId, start, result, tenant?.cursor).readAll(budget, (r) =>
         options.onProgress?.({
           tenantId,
-          fetched: result.fetched,
-          delivered: result.delivered,
-          suppressed: result.suppressed,
-          apiCalls: result.apiCalls,
-          latest: maxSeen !== undefined ? ticksToIso(maxSeen) : undefined,
-        });
-      }
-      await pendingRecord;
-      await moveCheckpoint();
-      if (!source.ordered) await state.saveResume(tenantId, null);
+          fetched: r.fetched,
+          delivered: r.delivered,
+          suppressed: r.suppressed,
+          apiCalls: apiCalls(),
+          latest: r.checkpoint,
+        }),
+      );
     } catch (error) {
-      // A record still being written settles first: the checkpoint and counts reflect what was recorded.
-      await pendingRecord?.catch(() => undefined);
-      result.apiCalls = budget.callsMade - callsBefore;
-      if (error instanceof BudgetExhaustedError) {
-        result.outcome = 'budget';
-        result.error = error.message;
-      } else {
-        result.outcome = 'failed';
-        result.error = error instanceof Error ? error.message : String(error);
-        const code = (error as { code?: unknown })?.code;
-        if (typeof code === 'string') result.errorCode = code;
-      }
+      describeFailure(result, error);
     }
-    result.apiCalls = budget.callsMade - callsBefore;
+    result.apiCalls = apiCalls();
+    await this.finish(tenantId, result, started);
+    return result;
+  }
 
+  private startOf(tenant: TenantState | undefined, options: TenantSyncOptions, now: number): RunStart {
+    if (options.since) return { from: canonicalTimestamp(options.since), persist: false };
+    if (tenant?.traversal) return { ...tenant.traversal, persist: true };
+    const cursor = tenant?.cursor
+      ? toTicks(tenant.cursor)
+      : msToTicks(now - this.deps.settings.initialLookbackMs);
+    return { from: ticksToIso(cursor - msToTicks(this.deps.settings.overlapMs)), persist: true };
+  }
+
+  /** Prunes what can no longer suppress anything, records the run, and works out the lag. */
+  private async finish(tenantId: string, result: TenantSyncResult, started: number): Promise<void> {
+    const { state, settings } = this.deps;
     if (result.outcome !== 'failed' && result.checkpoint) {
       // Records older than the next run's window can never suppress anything again.
-      const horizon = horizonOf(result.checkpoint);
+      const horizon =
+        toTicks(result.checkpoint) - msToTicks(settings.overlapMs) - msToTicks(RECORD_MARGIN_MS);
       await state
         .pruneDelivered(tenantId, horizon)
         .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
@@ -304,6 +167,117 @@ export class TenantSync {
         Math.round((this.now() - Number(toTicks(result.checkpoint) / 10_000n)) / 1000),
       );
     result.durationMs = this.now() - started;
-    return result;
+  }
+}
+
+function describeFailure(result: TenantSyncResult, error: unknown): void {
+  if (error instanceof BudgetExhaustedError) {
+    result.outcome = 'budget';
+    result.error = error.message;
+    return;
+  }
+  result.outcome = 'failed';
+  result.error = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string') result.errorCode = code;
+}
+
+/** One run's traversal: read, suppress what was delivered, deliver, record. */
+class SyncRun {
+  /** Versions delivered (before or during this run) that the rest of the traversal may still read. */
+  private readonly delivered = new Map<string, bigint>();
+  private readonly recorder: PageRecorder;
+  /** Ticks of the checkpoint as it stands (stored or being stored). */
+  private cursorTicks: bigint | undefined;
+  /** Below this the delivered set has been trimmed. */
+  private trimmedTo: bigint | undefined;
+
+  constructor(
+    private readonly deps: TenantSyncDeps,
+    private readonly tenantId: string,
+    private readonly start: RunStart,
+    private readonly result: TenantSyncResult,
+    cursor: string | undefined,
+  ) {
+    this.cursorTicks = cursor ? toTicks(cursor) : undefined;
+    this.recorder = new PageRecorder(deps.state, tenantId, deps.settings.overlapMs, (versions, cursor) => {
+      this.result.delivered += versions;
+      if (cursor) this.result.checkpoint = cursor;
+    });
+  }
+
+  async readAll(budget: RunBudget, progress: (r: TenantSyncResult) => void): Promise<void> {
+    const { source, state } = this.deps;
+    for (const key of await state.deliveredSince(this.tenantId, toTicks(this.start.from)))
+      this.delivered.set(key, toTicks(key.slice(key.lastIndexOf('/') + 1)));
+    const read: ReadStart = {
+      from: this.start.from,
+      position: this.start.position,
+      budget,
+      log: this.deps.log,
+    };
+    try {
+      for await (const step of source.read(this.tenantId, read)) {
+        await failpoint('page-read');
+        await this.handle(step);
+        progress(this.result);
+      }
+    } finally {
+      // Records still being written settle first: the checkpoint and counts reflect what was recorded.
+      await this.recorder.settle();
+    }
+    this.recorder.finish();
+  }
+
+  private async handle(step: ReadStep): Promise<void> {
+    this.result.fetched += step.incidents.length;
+    this.result.malformed += step.malformed.length;
+    for (const reason of step.malformed)
+      this.deps.log?.(`tenant ${this.tenantId}: skipped an unreadable incident (${reason})`);
+    const fresh = this.fresh(step.incidents);
+    if (fresh.length > 0) {
+      const events = fresh.map(toIncidentEvent);
+      // Every destination must accept the page before it is recorded as delivered.
+      for (const destination of this.deps.destinations) await destination.deliver(events);
+      await failpoint('delivered');
+    }
+    const cursor = this.nextCursor(step.checkpoint);
+    const traversal: Traversal | null | undefined = !this.start.persist
+      ? undefined
+      : step.position
+        ? { from: this.start.from, position: step.position }
+        : null;
+    await this.recorder.record(fresh, { cursor, traversal });
+    if (step.checkpoint) this.trim(toTicks(step.checkpoint));
+  }
+
+  /** The versions of a page not delivered before (now remembered as delivered). */
+  private fresh(incidents: IncidentVersion[]): IncidentVersion[] {
+    const fresh: IncidentVersion[] = [];
+    for (const version of incidents) {
+      if (this.delivered.has(version.versionKey)) {
+        this.result.suppressed++;
+        continue;
+      }
+      this.delivered.set(version.versionKey, toTicks(version.header.lastUpdate));
+      fresh.push(version);
+    }
+    return fresh;
+  }
+
+  /** The checkpoint to move to with this page, when it moves forward. */
+  private nextCursor(checkpoint: string | undefined): string | undefined {
+    if (!checkpoint) return undefined;
+    const ticks = toTicks(checkpoint);
+    if (this.cursorTicks !== undefined && ticks <= this.cursorTicks) return undefined;
+    this.cursorTicks = ticks;
+    return ticksToIso(ticks);
+  }
+
+  /** Versions updated before what the traversal has finished cannot come back in it: memory stays flat. */
+  private trim(before: bigint): void {
+    if (this.trimmedTo !== undefined && before <= this.trimmedTo) return;
+    this.trimmedTo = before;
+    for (const [key, t] of this.delivered) if (t < before) this.delivered.delete(key);
   }
 }

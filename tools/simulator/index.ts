@@ -1527,6 +1527,8 @@ class SimulatorImpl implements Simulator {
     const body = await readBody(req);
     if (this.latencyMs > 0) await sleep(this.latencyMs);
     const path = url.pathname.replace(/^\/(graph|legacy)/, '').replace(/\/+$/, '');
+    // The service's own clock in its Date header (RFC 9110 §6.6.1), as the relay reads it.
+    res.setHeader('date', new Date(this.clock()).toUTCString());
     const route =
       api === 'graph'
         ? this.graphRoute(req.method ?? 'GET', path)
