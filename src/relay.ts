@@ -120,7 +120,7 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
   const state = new TableStateStore(storage.table(config.names.stateTable));
   const destinations: Destination[] = [
     new StorageQueueDestination(
-      storage.queues.getQueueClient(config.names.incidentsQueue),
+      storage.deliveryQueues.getQueueClient(config.names.incidentsQueue),
       storage.blobs.getContainerClient(config.names.claimCheckContainer),
     ),
   ];

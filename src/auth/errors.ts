@@ -75,7 +75,7 @@ export function describeEntraError(
   const codes = aadstsCodes(error);
   if (isTransientEntraFailure(error, codes)) {
     return new RelayAuthError(
-      `Entra ID is temporarily unavailable for tenant ${ctx.tenantId}${codes.length ? ` (AADSTS${codes[0]})` : ''}: the relay tries again.`,
+      `Entra ID is temporarily unavailable for tenant ${ctx.tenantId}${codes.length ? ` (AADSTS${codes[0]})` : ''}.`,
       'entra_unavailable',
       true,
     );

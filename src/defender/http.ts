@@ -61,6 +61,12 @@ export interface DefenderResponse<T> {
   serverTime?: number;
 }
 
+/**
+ * How long MSAL refuses a token request client-side after Entra ID answered it with a 5xx or 429 and no
+ * Retry-After (msal-common ThrottlingUtils, DEFAULT_THROTTLE_TIME_SECONDS = 60), plus a second.
+ */
+export const MSAL_THROTTLE_MS = 61_000;
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class DefenderHttp {
@@ -95,10 +101,16 @@ export class DefenderHttp {
         this.options.backoffMaxMs ?? 30_000,
         (this.options.backoffBaseMs ?? 500) * 2 ** attempt,
       );
-      const delay = waitMs ?? Math.round(this.random() * backoff);
+      // After a 5xx or 429 from Entra ID, MSAL itself refuses the same token request for a while.
+      const delay =
+        failure instanceof TransientTokenError
+          ? Math.max(MSAL_THROTTLE_MS, Math.round(this.random() * backoff))
+          : (waitMs ?? Math.round(this.random() * backoff));
       if (req.budget && this.now() + delay > req.budget.deadline) {
         throw new BudgetExhaustedError(
-          `stopping: waiting ${Math.ceil(delay / 1000)} s for ${apiName(req.api)} (${failure.code}) would pass the run's time budget`,
+          failure instanceof TransientTokenError
+            ? `stopping: ${failure.message} Waiting ${Math.ceil(delay / 1000)} s for it would pass the run's time budget; the next run continues.`
+            : `stopping: waiting ${Math.ceil(delay / 1000)} s for ${apiName(req.api)} (${failure.code}) would pass the run's time budget`,
         );
       }
       await this.sleep(delay);

@@ -7,7 +7,15 @@ import type { IncidentEvent } from './envelope';
  */
 export interface Destination {
   readonly name: string;
-  deliver(events: IncidentEvent[]): Promise<void>;
+  deliver(events: IncidentEvent[]): Promise<DeliveryReport | void>;
+}
+
+export interface DeliveryReport {
+  /**
+   * Events sent again after the service failed to answer a send that it may have carried out: each may
+   * now be there twice (with the same `id`).
+   */
+  possibleRepeats: number;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; rejects with the first error after all settle. */

@@ -4,11 +4,17 @@
  * whole as a blob and the message carries the envelope's header with a reference to it (claim check,
  * CloudEvents `dataref`): nothing is truncated. Blob names are derived from the version key, so a
  * redelivery overwrites the same blob.
+ *
+ * A message is sent at least once. When the connection drops after the service received a message but
+ * before it answered, the service may have stored it: the send is tried again, and the event may then be
+ * on the queue twice, with the same `id`. The storage SDK would resend it silently, so this destination
+ * does its own retries (its queue client has the SDK's turned off, see `createStorageClients`) and counts
+ * every resend after such a failure as a possible repeat.
  */
 import type { QueueClient } from '@azure/storage-queue';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { IncidentEvent } from './envelope';
-import { forEachLimit, type Destination } from './destination';
+import { forEachLimit, type DeliveryReport, type Destination } from './destination';
 import { failpoint } from '../sync/failpoints';
 import { onceReady } from '../storage/once-ready';
 
@@ -53,12 +59,17 @@ export async function readClaimCheck(
   return JSON.parse(buffer.toString('utf8')) as IncidentEvent;
 }
 
+/** Tries of one send, and the backoff between them (ms). */
+const SEND_TRIES = 4;
+const SEND_BACKOFF_MS = 250;
+
 export class StorageQueueDestination implements Destination {
   readonly name = 'queue';
   constructor(
     private readonly queue: QueueClient,
     private readonly container: ContainerClient,
     private readonly concurrency = 16,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   /** Creates what it writes to on first use (once per process). */
@@ -66,17 +77,19 @@ export class StorageQueueDestination implements Destination {
     Promise.all([this.queue.createIfNotExists(), this.container.createIfNotExists()]),
   );
 
-  async deliver(events: IncidentEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async deliver(events: IncidentEvent[]): Promise<DeliveryReport> {
+    const report: DeliveryReport = { possibleRepeats: 0 };
+    if (events.length === 0) return report;
     await this.ensure();
-    await forEachLimit(events, this.concurrency, (event) => this.send(event));
+    await forEachLimit(events, this.concurrency, (event) => this.send(event, report));
+    return report;
   }
 
-  private async send(event: IncidentEvent): Promise<void> {
+  private async send(event: IncidentEvent, report: DeliveryReport): Promise<void> {
     const text = JSON.stringify(event);
     const encoded = encodeMessage(text);
     if (encoded.length <= QUEUE_MESSAGE_LIMIT) {
-      await this.queue.sendMessage(encoded);
+      await this.sendMessage(encoded, report);
       await failpoint('queue-sent');
       return;
     }
@@ -86,6 +99,28 @@ export class StorageQueueDestination implements Destination {
       dataref: claimCheck.url,
       data: { header: event.data.header, claimCheck },
     };
-    await this.queue.sendMessage(encodeMessage(JSON.stringify(reference)));
+    await this.sendMessage(encodeMessage(JSON.stringify(reference)), report);
   }
+
+  /** One message, tried again on a dropped connection, a timeout or a 5xx. */
+  private async sendMessage(encoded: string, report: DeliveryReport): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.queue.sendMessage(encoded);
+        return;
+      } catch (error) {
+        if (!isRetriable(error) || attempt >= SEND_TRIES) throw error;
+        // The request went out and no answer came back (or a 5xx): the message may be stored already.
+        report.possibleRepeats++;
+        await this.sleep(SEND_BACKOFF_MS * 2 ** (attempt - 1));
+      }
+    }
+  }
+}
+
+/** A network failure, a timeout, 408, 429 or 5xx: worth sending again. */
+function isRetriable(error: unknown): boolean {
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  if (typeof status === 'number') return status === 408 || status === 429 || status >= 500;
+  return true;
 }

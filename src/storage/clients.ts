@@ -11,9 +11,13 @@ import type { StorageConfig } from '../config/settings';
 
 export interface StorageClients {
   queues: QueueServiceClient;
+  /** For the incidents queue: no SDK retries, so the destination sees (and counts) every resend. */
+  deliveryQueues: QueueServiceClient;
   blobs: BlobServiceClient;
   table(name: string): TableClient;
 }
+
+const NO_RETRIES = { retryOptions: { maxTries: 1 } };
 
 export function createStorageClients(
   config: StorageConfig,
@@ -26,6 +30,7 @@ export function createStorageClients(
       /(^|;)\s*(DefaultEndpointsProtocol=http|UseDevelopmentStorage=true)\s*(;|$)/i.test(cs);
     return {
       queues: QueueServiceClient.fromConnectionString(cs),
+      deliveryQueues: QueueServiceClient.fromConnectionString(cs, NO_RETRIES),
       blobs: BlobServiceClient.fromConnectionString(cs),
       table: (name) => TableClient.fromConnectionString(cs, name, { allowInsecureConnection }),
     };
@@ -37,6 +42,7 @@ export function createStorageClients(
   const cred = credential();
   return {
     queues: new QueueServiceClient(queueServiceUri, cred),
+    deliveryQueues: new QueueServiceClient(queueServiceUri, cred, NO_RETRIES),
     blobs: new BlobServiceClient(blobServiceUri, cred),
     table: (name) => new TableClient(tableServiceUri, name, cred),
   };

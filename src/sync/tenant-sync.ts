@@ -39,6 +39,8 @@ export interface TenantSyncResult {
   delivered: number;
   suppressed: number;
   malformed: number;
+  /** Versions a destination sent again after a send it may have carried out (each maybe there twice). */
+  possibleRepeats: number;
   apiCalls: number;
   /** Where the run's traversal started reading (checkpoint minus overlap, or `since`). */
   from: string;
@@ -111,6 +113,7 @@ export class TenantSync {
       delivered: 0,
       suppressed: 0,
       malformed: 0,
+      possibleRepeats: 0,
       apiCalls: 0,
       from: start.from,
       checkpoint: tenant?.cursor,
@@ -238,7 +241,15 @@ class SyncRun {
     if (fresh.length > 0) {
       const events = fresh.map(toIncidentEvent);
       // Every destination must accept the page before it is recorded as delivered.
-      for (const destination of this.deps.destinations) await destination.deliver(events);
+      for (const destination of this.deps.destinations) {
+        const report = await destination.deliver(events);
+        if (report && report.possibleRepeats > 0) {
+          this.result.possibleRepeats += report.possibleRepeats;
+          this.deps.log?.(
+            `tenant ${this.tenantId}: ${report.possibleRepeats} version(s) sent to ${destination.name} again after a send that got no answer; each may be there twice (same id)`,
+          );
+        }
+      }
       await failpoint('delivered');
     }
     const cursor = this.nextCursor(step.checkpoint);

@@ -76,6 +76,24 @@ test('429 with Retry-After is waited out and retried; the run completes', async 
   expect(run.apiCalls).toBe(3);
 });
 
+test('Entra ID answering 503 temporarily_unavailable (AADSTS90033) stops the run cleanly; it is not a failure', async () => {
+  // MSAL refuses the same token request for 60 s after a 5xx (its client-side throttle); a run with less
+  // time than that left stops as `budget`, and the next run continues from the checkpoint.
+  const short = await startWorld({ sim, env: { SYNC_MAX_RUN_SECONDS: '20' } });
+  sim.incidents.seed(short.tenantId, 3);
+  sim.faults.inject({ target: 'token', tenantId: short.tenantId, status: 503, count: 1 });
+  const run = await short.relay.syncAll();
+  expect(run.errors).toEqual([]);
+  expect(run.incomplete).toEqual([
+    expect.objectContaining({
+      tenantId: short.tenantId,
+      outcome: 'budget',
+      reason: expect.stringMatching(/Entra ID is temporarily unavailable.*AADSTS90033/),
+    }),
+  ]);
+  expect(sim.counters.snapshot().byStatus.token?.['503']).toBe(1);
+});
+
 test('a 503 is retried with backoff; a 400 is not retried and fails the tenant with the API’s message', async () => {
   sim.incidents.seed(world.tenantId, 2);
   sim.faults.inject({ target: 'graph', tenantId: world.tenantId, status: 503, count: 1 });

@@ -46,3 +46,63 @@ describe('throttling and errors', () => {
     });
   });
 });
+
+describe('transient token failures', () => {
+  const ok = `data:application/json,${encodeURIComponent('{"value":[]}')}`;
+
+  test('an Entra ID outage is retried after MSAL’s client-side throttle, within the run', async () => {
+    const { DefenderHttp, MSAL_THROTTLE_MS, newBudget } = await import('../../src/defender/http');
+    const { RelayAuthError } = await import('../../src/auth/errors');
+    let calls = 0;
+    const slept: number[] = [];
+    let clock = 0;
+    const http = new DefenderHttp({
+      tokens: {
+        getToken: async () => {
+          if (calls++ === 0)
+            throw new RelayAuthError('Entra ID is temporarily unavailable.', 'entra_unavailable', true);
+          return 'token';
+        },
+      } as never,
+      timeoutMs: 5000,
+      maxRetries: 2,
+      now: () => clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    });
+    const body = await http.json({
+      tenantId: 't',
+      api: 'graph',
+      method: 'GET',
+      url: ok,
+      budget: newBudget(10, 120_000, 0),
+    });
+    expect(body).toEqual({ value: [] });
+    expect(calls).toBe(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(MSAL_THROTTLE_MS);
+  });
+
+  test('a token error a person must fix (consent) is not retried', async () => {
+    const { DefenderHttp } = await import('../../src/defender/http');
+    const { RelayAuthError } = await import('../../src/auth/errors');
+    let calls = 0;
+    const http = new DefenderHttp({
+      tokens: {
+        getToken: async () => {
+          calls++;
+          throw new RelayAuthError('Tenant has not consented.', 'consent_missing');
+        },
+      } as never,
+      timeoutMs: 5000,
+      maxRetries: 3,
+      sleep: async () => undefined,
+    });
+    await expect(http.json({ tenantId: 't', api: 'graph', method: 'GET', url: ok })).rejects.toThrow(
+      'not consented',
+    );
+    expect(calls).toBe(1);
+  });
+});
