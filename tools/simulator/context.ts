@@ -9,7 +9,7 @@ import type { IncidentStore } from './incidents';
 import type { KeyVaults } from './key-vault';
 import type { ManagedIdentities } from './managed-identity';
 import type { DefenderApi, FaultTarget, HuntingLimits, SimulatorUrls } from './types';
-import type { SigningKey } from './util';
+import type { JwtClaims, SigningKey } from './util';
 
 export interface SimContext {
   readonly resources: { graph: string; legacy: string; keyVault: string };
@@ -52,4 +52,20 @@ export class HttpError extends Error {
   ) {
     super(`HTTP ${status}`);
   }
+}
+
+/** One Graph or legacy API operation, found by method and path. */
+export interface ApiRoute {
+  kind: string;
+  write: boolean;
+  /** Roles of which one is required, when not the API's incident read/write roles. */
+  roles?: string[];
+  run(
+    ctx: SimContext,
+    tid: string,
+    url: URL,
+    body: string,
+    res: http.ServerResponse,
+    claims: JwtClaims,
+  ): Promise<void>;
 }
