@@ -1,0 +1,185 @@
+/**
+ * The legacy Defender XDR incidents API (`/legacy/api/incidents`): the routes (with advanced hunting),
+ * list with `$filter` in a stable pseudo-random order (paging in ./paging), get and update.
+ */
+import * as crypto from 'node:crypto';
+import type * as http from 'node:http';
+import { actor, CLASSIFICATIONS, DETERMINATIONS, enumValue, parseJsonObject } from './api-input';
+import { HttpError, type ApiRoute, type SimContext } from './context';
+import { hunting } from './hunting';
+import {
+  legacyIncident,
+  matches,
+  ODataError,
+  parseFilter,
+  type IncidentPatch,
+  type IncidentStatus,
+  type IncidentVersion,
+} from './incidents';
+import { nextLink, parsePaging } from './paging';
+import { parseTicks, sendJson, type JwtClaims } from './util';
+
+export function legacyRoute(method: string, path: string): ApiRoute | undefined {
+  if (path === '/api/advancedhunting/run' && method === 'POST') {
+    return {
+      kind: 'hunting',
+      write: false,
+      roles: ['AdvancedHunting.Read.All'],
+      run: (ctx, tid, _u, body, res) => hunting(ctx, 'legacy', tid, body, res),
+    };
+  }
+  const m = /^\/api\/incidents(?:\/([^/]+))?$/.exec(path);
+  if (!m) return undefined;
+  const [, id] = m;
+  if (id === undefined && method === 'GET')
+    return {
+      kind: 'list',
+      write: false,
+      run: (ctx, tid, url, body, res) => legacyList(ctx, tid, url, body, res),
+    };
+  if (id !== undefined && method === 'GET')
+    return { kind: 'get', write: false, run: (ctx, tid, _u, _b, res) => legacyGet(ctx, tid, id, res) };
+  if (id !== undefined && method === 'PATCH') {
+    return {
+      kind: 'update',
+      write: true,
+      run: (ctx, tid, _u, body, res, claims) => legacyPatch(ctx, tid, id, body, res, claims),
+    };
+  }
+  return undefined;
+}
+
+export async function legacyList(
+  ctx: SimContext,
+  tid: string,
+  url: URL,
+  _body: string,
+  res: http.ServerResponse,
+): Promise<void> {
+  const { top, skip } = parsePaging(url, 100, 100, 'legacy');
+  if (url.searchParams.has('$orderby'))
+    throw new ODataError('The query specified in the URI is not valid. $orderby is not supported.');
+  const clauses = parseFilter(
+    url.searchParams.get('$filter'),
+    ['lastUpdateTime', 'createdTime'],
+    ['status', 'assignedTo', 'severity', 'classification', 'determination', 'incidentId'],
+  );
+  const rows = ctx.incidents
+    .visible(tid)
+    .filter((v) => matches(clauses, (f) => legacyField(v, f)))
+    .sort((a, b) => shuffleKey(tid, a.data.id) - shuffleKey(tid, b.data.id) || a.data.id - b.data.id);
+  const page = rows.slice(skip, skip + top);
+  const out: Record<string, unknown> = {
+    '@odata.context': `${ctx.urls.legacyBaseUrl}/api/$metadata#Incidents`,
+    value: page.map((v) => legacyIncident(v, tid)),
+  };
+  if (skip + top < rows.length)
+    out['@odata.nextLink'] = nextLink(`${ctx.urls.legacyBaseUrl}/api/incidents`, url, skip + top);
+  sendJson(res, 200, out);
+}
+
+function legacyFind(ctx: SimContext, tid: string, id: string): IncidentVersion {
+  const n = Number(id);
+  const v = Number.isInteger(n) ? ctx.incidents.visibleOne(tid, n) : undefined;
+  if (!v)
+    throw new HttpError(404, {
+      error: { code: 'NotFound', message: `Incident ${id} was not found`, target: crypto.randomUUID() },
+    });
+  return v;
+}
+
+export async function legacyGet(
+  ctx: SimContext,
+  tid: string,
+  id: string,
+  res: http.ServerResponse,
+): Promise<void> {
+  const v = legacyFind(ctx, tid, id);
+  sendJson(res, 200, {
+    '@odata.context': `${ctx.urls.legacyBaseUrl}/api/$metadata#Incidents/$entity`,
+    ...legacyIncident(v, tid),
+  });
+}
+
+export async function legacyPatch(
+  ctx: SimContext,
+  tid: string,
+  id: string,
+  body: string,
+  res: http.ServerResponse,
+  claims: JwtClaims,
+): Promise<void> {
+  const current = legacyFind(ctx, tid, id);
+  const input = parseJsonObject(body);
+  const patch: IncidentPatch = {};
+  const allowed = ['status', 'assignedTo', 'classification', 'determination', 'tags', 'comment'];
+  for (const k of Object.keys(input))
+    if (!allowed.includes(k)) throw new ODataError(`Property '${k}' cannot be updated.`);
+  if (input.status !== undefined)
+    patch.status = enumValue<IncidentStatus>(
+      camelIn(input.status),
+      ['active', 'inProgress', 'resolved'],
+      'status',
+    );
+  if (input.classification !== undefined) {
+    patch.classification = enumValue(camelIn(input.classification), CLASSIFICATIONS, 'classification');
+  }
+  if (input.determination !== undefined) {
+    const d = input.determination === 'NotAvailable' ? 'unknown' : camelIn(input.determination);
+    patch.determination = enumValue(d, DETERMINATIONS, 'determination');
+  }
+  if (input.assignedTo !== undefined)
+    patch.assignedTo = input.assignedTo === null ? null : String(input.assignedTo);
+  if (input.tags !== undefined) {
+    if (!Array.isArray(input.tags)) throw new ODataError("Property 'tags' must be an array of strings.");
+    patch.customTags = input.tags.map(String);
+  }
+  if (typeof input.comment === 'string' && input.comment !== '') {
+    patch.comment = input.comment;
+    patch.commentBy = actor(claims);
+  }
+  const classification = patch.classification ?? current.data.classification;
+  if (
+    patch.determination !== undefined &&
+    patch.determination !== 'unknown' &&
+    classification !== 'truePositive'
+  ) {
+    throw new ODataError('Determination can only be set when Classification is TruePositive.');
+  }
+  ctx.incidents.update(tid, id, patch);
+  sendJson(res, 200, legacyIncident(legacyFind(ctx, tid, id), tid));
+}
+
+function legacyField(v: IncidentVersion, field: string): bigint | string | null {
+  switch (field) {
+    case 'lastUpdateTime':
+      return v.ticks;
+    case 'createdTime':
+      return parseTicks(v.data.createdDateTime) ?? null;
+    case 'incidentId':
+      return String(v.data.id);
+    case 'status':
+    case 'assignedTo':
+    case 'classification':
+      return v.data[field];
+    case 'severity':
+      return v.data.severity === 'unknown' ? 'UnSpecified' : v.data.severity;
+    case 'determination':
+      return v.data.determination === 'unknown' ? 'NotAvailable' : v.data.determination;
+    default:
+      return null;
+  }
+}
+
+/** A stable pseudo-random order for the legacy API (not by time, the same on every page). */
+function shuffleKey(tid: string, id: number): number {
+  return crypto.createHash('sha1').update(`${tid}:${id}`).digest().readUInt32BE(0);
+}
+
+function camelIn(value: unknown): string {
+  return camel(String(value));
+}
+
+function camel(s: string): string {
+  return s ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
