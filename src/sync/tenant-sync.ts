@@ -77,6 +77,8 @@ export interface TenantSyncOptions {
   since?: string;
   onProgress?: (p: SyncProgress) => void;
   budget?: RunBudget;
+  /** Where this run logs (the invocation's logger in the Functions host); else the relay's own. */
+  log?: (message: string) => void;
 }
 
 /** Where a run starts: a traversal to resume, or a new one from a time. */
@@ -121,7 +123,8 @@ export class TenantSync {
     };
     const apiCalls = () => budget.callsMade - callsBefore;
     try {
-      await new SyncRun(this.deps, tenantId, start, result, tenant?.cursor).readAll(budget, (r) =>
+      const deps = { ...this.deps, log: options.log ?? this.deps.log };
+      await new SyncRun(deps, tenantId, start, result, tenant?.cursor).readAll(budget, (r) =>
         options.onProgress?.({
           tenantId,
           fetched: r.fetched,

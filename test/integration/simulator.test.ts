@@ -24,6 +24,7 @@ interface Page {
   value: Record<string, unknown>[];
   '@odata.nextLink'?: string;
   '@odata.context'?: string;
+  '@odata.count'?: number;
 }
 
 async function call(
@@ -478,25 +479,77 @@ describe('simulator with the real SDKs', () => {
       graphToken = await appToken(tenantA, 'https://graph.microsoft.com');
     });
 
-    it('pages with $filter, $orderby, $top and nextLink: every incident once, in order', async () => {
+    it('pages by $orderby=createdDateTime (honoured) and nextLink: every incident once, in creation order', async () => {
       const since = new Date(Date.now() - 4 * 3600_000).toISOString();
       const expected = sim.incidents
         .ids(tenantA)
         .filter(
           (id) => (parseTicks(sim.incidents.get(tenantA, id).lastUpdateDateTime) ?? 0n) >= parseTicks(since)!,
         );
-      const first = `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime ge ${since}&$orderby=lastUpdateDateTime asc&$top=10&$expand=alerts`;
+      const first = `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime ge ${since}&$orderby=createdDateTime asc&$top=10&$expand=alerts&$count=true`;
+      const firstPage = await getPage(first, graphToken);
+      expect(firstPage['@odata.count']).toBe(expected.length);
       const { items, pages } = await allPages(first, graphToken);
       expect(pages).toBe(Math.ceil(expected.length / 10));
       expect(items.map((i) => i.id).sort()).toEqual([...expected].sort());
-      const ticks = items.map((i) => parseTicks(String(i.lastUpdateDateTime))!);
-      for (let i = 1; i < ticks.length; i++) expect(ticks[i]! >= ticks[i - 1]!).toBe(true);
+      const created = items.map((i) => parseTicks(String(i.createdDateTime))!);
+      for (let i = 1; i < created.length; i++) expect(created[i]! >= created[i - 1]!).toBe(true);
       for (const item of items) {
         expect(item.tenantId).toBe(tenantA);
         expect(Array.isArray(item.alerts)).toBe(true);
         expect(String(item.lastUpdateDateTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$/);
         expect(String(item.lastUpdateDateTime)).not.toMatch(/\.\d*0Z$/);
       }
+    });
+
+    it('accepts $orderby=lastUpdateDateTime and ignores it; without $orderby the order changes between requests', async () => {
+      const t = sim.addTenant();
+      sim.grantPermissions(app.clientId, t, 'graph', ['SecurityIncident.Read.All']);
+      sim.incidents.seed(t, 40, { spreadHours: 2, alertsPerIncident: 1 });
+      const token = await appToken(t, 'https://graph.microsoft.com');
+      const ignored = await getPage(
+        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$orderby=lastUpdateDateTime asc&$top=40`,
+        token,
+      );
+      const ticks = ignored.value.map((i) => parseTicks(String(i.lastUpdateDateTime))!);
+      expect(ticks.every((x, i) => i === 0 || x >= ticks[i - 1]!)).toBe(false);
+      const orders = new Set<string>();
+      for (let i = 0; i < 3; i++) {
+        const page = await getPage(`${sim.urls.graphBaseUrl}/v1.0/security/incidents?$top=40`, token);
+        expect(page.value).toHaveLength(40);
+        orders.add(page.value.map((x) => x.id).join(','));
+      }
+      expect(orders.size).toBeGreaterThan(1);
+      const severity = await call(
+        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$orderby=severity`,
+        token,
+      );
+      expect(severity.status).toBe(400);
+      const skip = await call(`${sim.urls.graphBaseUrl}/v1.0/security/incidents?$skip=501`, token);
+      expect(skip.status).toBe(400);
+      expect((await call(`${sim.urls.graphBaseUrl}/v1.0/security/incidents?$skip=500`, token)).status).toBe(
+        200,
+      );
+    });
+
+    it('answers 500 for a page with $expand=alerts carrying too many alerts, and hides newer enum members without Prefer', async () => {
+      const t = sim.addTenant();
+      sim.grantPermissions(app.clientId, t, 'graph', ['SecurityIncident.Read.All']);
+      const big = sim.incidents.create(t, {}, { alerts: 201 });
+      sim.incidents.update(t, big.id, { status: 'awaitingAction' });
+      const token = await appToken(t, 'https://graph.microsoft.com');
+      const url = `${sim.urls.graphBaseUrl}/v1.0/security/incidents`;
+      expect((await call(`${url}?$expand=alerts`, token)).status).toBe(500);
+      const plain = await getPage(url, token);
+      expect(plain.value[0]!.status).toBe('unknownFutureValue');
+      const preferred = await call(url, token, { headers: { prefer: 'include-unknown-enum-members' } });
+      expect((preferred.body as Page).value[0]!.status).toBe('awaitingAction');
+      // One incident with its alerts is not a list page.
+      const one = await call(`${url}/${big.id}?$expand=alerts`, token, {
+        headers: { prefer: 'include-unknown-enum-members' },
+      });
+      expect(one.status).toBe(200);
+      expect((one.body as { alerts: unknown[] }).alerts).toHaveLength(201);
     });
 
     it('returns alerts only with $expand=alerts, defaults $top to 20 and rejects $top above 50', async () => {
@@ -519,7 +572,7 @@ describe('simulator with the real SDKs', () => {
       const d = sim.incidents.create(t, {}, { stamp: '2020-09-06T14:46:57.29Z' });
       const token = await appToken(t, 'https://graph.microsoft.com');
       const gt = await getPage(
-        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime gt ${base}&$orderby=lastUpdateDateTime asc`,
+        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime gt ${base}&$orderby=createdDateTime asc`,
         token,
       );
       expect(gt.value.map((i) => i.id)).toEqual([String(c.id), String(d.id)]);
@@ -527,12 +580,21 @@ describe('simulator with the real SDKs', () => {
         '2020-09-06T14:46:57.0733334Z',
         '2020-09-06T14:46:57.29Z',
       ]);
-      const { items, pages } = await allPages(
-        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime ge ${base}&$orderby=lastUpdateDateTime asc&$top=1`,
+      const all = await getPage(
+        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$filter=lastUpdateDateTime ge ${base}&$orderby=createdDateTime asc&$count=true`,
         token,
       );
-      expect(pages).toBe(4);
-      expect(items.map((i) => i.id)).toEqual([a.id, b.id, c.id, d.id].map(String));
+      expect(all['@odata.count']).toBe(4);
+      const items = all.value;
+      // a and b were created at one time: their order is the service's (not stable between requests, so
+      // offset paging across them can repeat one and miss the other), the rest is by creation time.
+      expect(
+        items
+          .slice(0, 2)
+          .map((i) => i.id)
+          .sort(),
+      ).toEqual([a.id, b.id].map(String).sort());
+      expect(items.slice(2).map((i) => i.id)).toEqual([c.id, d.id].map(String));
     });
 
     it('isolates tenants: a token only reads its own tenant', async () => {
@@ -697,9 +759,13 @@ describe('simulator with the real SDKs', () => {
         value: Record<string, unknown>[];
       };
       const doc = fixture.value[0]!;
-      const token = await appToken(tenantA, 'https://graph.microsoft.com');
+      // A tenant of ordinary incidents: a page of them carries its alerts (too many answer 500).
+      const t = sim.addTenant();
+      sim.grantPermissions(app.clientId, t, 'graph', ['SecurityIncident.Read.All']);
+      sim.incidents.seed(t, 30, { alertsPerIncident: [1, 4] });
+      const token = await appToken(t, 'https://graph.microsoft.com');
       const page = await getPage(
-        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$top=50&$expand=alerts`,
+        `${sim.urls.graphBaseUrl}/v1.0/security/incidents?$top=30&$expand=alerts`,
         token,
       );
       const withAlerts = page.value.find(

@@ -40,8 +40,23 @@ export interface SimContext {
     res: http.ServerResponse,
     defaultBody: (status: number, retryAfter: number | undefined) => unknown,
   ): Promise<boolean>;
+  /** A number in [0, 1) for the order of list results. */
+  random(): number;
+  /** How the Graph incident list misbehaves as the real one does (see graph-incidents.ts). */
+  readonly graphQuirks: GraphQuirks;
   /** Takes one call from the tenant's per-minute limit for the API; when it is used up, how long to wait. */
-  rateLimited(tenantId: string, api: DefenderApi): { waitSeconds: number; perMinute: number } | undefined;
+  rateLimited(
+    tenantId: string,
+    api: DefenderApi,
+    appId: string,
+  ): { waitSeconds: number; limit: number; minutes: number } | undefined;
+}
+
+export interface GraphQuirks {
+  /** A page with `$expand=alerts` that would carry more alerts than this answers 500. */
+  expandAlertsPerPage: number;
+  /** Per tenant: list pages left that ignore `$orderby=createdDateTime` too (a service regression). */
+  createdOrderIgnored: Map<string, number>;
 }
 
 export class HttpError extends Error {
@@ -67,5 +82,6 @@ export interface ApiRoute {
     body: string,
     res: http.ServerResponse,
     claims: JwtClaims,
+    req: http.IncomingMessage,
   ): Promise<void>;
 }

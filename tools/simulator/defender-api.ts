@@ -153,8 +153,8 @@ export async function handleApi(
     );
   }
 
-  // Rate limit (sliding one-minute window per tenant per API).
-  const limited = ctx.rateLimited(tid, api);
+  // Rate limits (sliding windows per app per tenant per API).
+  const limited = ctx.rateLimited(tid, api, String(v.claims.appid ?? v.claims.azp ?? ''));
   if (limited) {
     const wait = limited.waitSeconds;
     if (api === 'graph') {
@@ -165,12 +165,12 @@ export async function handleApi(
     throw error(
       429,
       'TooManyRequests',
-      `API calls quota exceeded! Maximum allowed ${limited.perMinute} per 1 minute(s). Next call can be made in ${wait} seconds`,
+      `API calls quota exceeded! Maximum allowed ${limited.limit} per ${limited.minutes} minute(s). Next call can be made in ${wait} seconds`,
     );
   }
 
   try {
-    return await route.run(ctx, tid, url, body, res, v.claims);
+    return await route.run(ctx, tid, url, body, res, v.claims, req);
   } catch (err) {
     if (err instanceof ODataError)
       throw error(400, api === 'graph' ? 'BadRequest' : 'BadRequest', err.message);

@@ -39,10 +39,14 @@ export function graphRoute(method: string, path: string): ApiRoute | undefined {
     return {
       kind: 'list',
       write: false,
-      run: (ctx, tid, url, body, res) => graphList(ctx, tid, url, body, res),
+      run: (ctx, tid, url, body, res, _claims, req) => graphList(ctx, tid, url, body, res, req),
     };
   if (id !== undefined && !comments && method === 'GET') {
-    return { kind: 'get', write: false, run: (ctx, tid, url, _b, res) => graphGet(ctx, tid, id, url, res) };
+    return {
+      kind: 'get',
+      write: false,
+      run: (ctx, tid, url, _b, res, _claims, req) => graphGet(ctx, tid, id, url, res, req),
+    };
   }
   if (id !== undefined && !comments && method === 'PATCH') {
     return {
@@ -61,14 +65,32 @@ export function graphRoute(method: string, path: string): ApiRoute | undefined {
   return undefined;
 }
 
+/**
+ * The list as the real service behaves, measured on a real tenant (2026-07, see the brief and issue 11):
+ * - `$orderby=lastUpdateDateTime` (asc or desc) is accepted and silently ignored;
+ * - without an `$orderby` the results are in no time order, and not the same order twice;
+ * - `$orderby=createdDateTime` (asc or desc) is honoured; any other `$orderby` is a 400;
+ * - `$top` above 50 and `$skip` above 500 are a 400 (Graph "List incidents": page size limit; the
+ *   security API's `$skip` cap);
+ * - `$count=true` gives the filtered total in `@odata.count`;
+ * - `$expand=alerts` answers 500 when the page would carry more than `expandAlertsPerPage` alerts
+ *   (field reports: persistent 500s with `$filter` and `$expand=alerts` on large tenants);
+ * - newer enum members (status `awaitingAction`) only with `Prefer: include-unknown-enum-members`,
+ *   otherwise `unknownFutureValue` (Graph "evolvable enums").
+ */
 export async function graphList(
   ctx: SimContext,
   tid: string,
   url: URL,
   _body: string,
   res: http.ServerResponse,
+  req: http.IncomingMessage,
 ): Promise<void> {
   const { top, skip } = parsePaging(url, 50, 20, 'graph');
+  if (skip > GRAPH_MAX_SKIP)
+    throw new ODataError(
+      `The value of $skip '${skip}' exceeds the maximum allowed value of ${GRAPH_MAX_SKIP}.`,
+    );
   const expand = url.searchParams.get('$expand');
   if (expand !== null && expand.toLowerCase() !== 'alerts') {
     throw new ODataError(
@@ -80,36 +102,73 @@ export async function graphList(
     ['lastUpdateDateTime', 'createdDateTime'],
     ['status', 'severity', 'assignedTo', 'classification', 'determination', 'id'],
   );
-  const orderby = (url.searchParams.get('$orderby') ?? 'createdDateTime desc').trim();
-  const om = /^(lastUpdateDateTime|createdDateTime|id)(?:\s+(asc|desc))?$/i.exec(orderby);
-  if (!om) throw new ODataError(`Order by '${orderby}' is not supported.`);
-  const field = om[1]!.toLowerCase();
-  const dir = (om[2] ?? 'asc').toLowerCase() === 'desc' ? -1 : 1;
-  const key = (v: IncidentVersion): bigint =>
-    field === 'id'
-      ? BigInt(v.data.id)
-      : field === 'createddatetime'
-        ? parseTicks(v.data.createdDateTime)!
-        : v.ticks;
-  const rows = ctx.incidents
-    .visible(tid)
-    .filter((v) => matches(clauses, (f) => graphField(v, f)))
-    .sort((a, b) => {
-      const ka = key(a);
-      const kb = key(b);
-      if (ka !== kb) return ka < kb ? -dir : dir;
-      return a.data.id - b.data.id;
-    });
+  const byCreated = createdOrder(url.searchParams.get('$orderby'));
+  const matching = ctx.incidents.visible(tid).filter((v) => matches(clauses, (f) => graphField(v, f)));
+  const ignored = ctx.graphQuirks.createdOrderIgnored.get(tid) ?? 0;
+  if (ignored > 0) ctx.graphQuirks.createdOrderIgnored.set(tid, ignored - 1);
+  const rows = byCreated && ignored === 0 ? sortByCreated(ctx, matching, byCreated) : shuffled(ctx, matching);
   const page = rows.slice(skip, skip + top);
   const expanded = expand !== null;
+  const alerts = page.reduce((n, v) => n + v.data.alerts.length, 0);
+  if (expanded && alerts > ctx.graphQuirks.expandAlertsPerPage) {
+    throw new HttpError(500, {
+      error: { code: 'InternalServerError', message: 'An internal server error occurred.' },
+    });
+  }
+  const unknownEnums = prefersUnknownEnums(req);
   const out: Record<string, unknown> = {
     '@odata.context': `${ctx.urls.graphBaseUrl}/v1.0/$metadata#security/incidents${expanded ? '(alerts())' : ''}`,
   };
   if (url.searchParams.get('$count') === 'true') out['@odata.count'] = rows.length;
-  out.value = page.map((v) => graphIncident(v, tid, expanded));
+  out.value = page.map((v) => evolvable(graphIncident(v, tid, expanded), unknownEnums));
   if (skip + top < rows.length)
     out['@odata.nextLink'] = nextLink(`${ctx.urls.graphBaseUrl}/v1.0/security/incidents`, url, skip + top);
   sendJson(res, 200, out);
+}
+
+const GRAPH_MAX_SKIP = 500;
+
+/** 1 or -1 for `$orderby=createdDateTime asc|desc`; undefined for none or the ignored last-update one. */
+function createdOrder(orderby: string | null): 1 | -1 | undefined {
+  if (orderby === null) return undefined;
+  const m = /^\s*(lastUpdateDateTime|createdDateTime)(?:\s+(asc|desc))?\s*$/i.exec(orderby);
+  if (!m)
+    throw new ODataError(
+      `The query specified in the URI is not valid. Order by '${orderby}' is not supported.`,
+    );
+  if (m[1]!.toLowerCase() === 'lastupdatedatetime') return undefined;
+  return (m[2] ?? 'asc').toLowerCase() === 'desc' ? -1 : 1;
+}
+
+/** By creation time; incidents created at one time come in no particular order. */
+function sortByCreated(ctx: SimContext, rows: IncidentVersion[], dir: 1 | -1): IncidentVersion[] {
+  const keyed = shuffled(ctx, rows).map((v) => ({ v, t: parseTicks(v.data.createdDateTime)! }));
+  keyed.sort((a, b) => (a.t === b.t ? 0 : a.t < b.t ? -dir : dir));
+  return keyed.map((k) => k.v);
+}
+
+/** A new order on every request: neither by time nor stable between requests. */
+function shuffled(ctx: SimContext, rows: IncidentVersion[]): IncidentVersion[] {
+  const out = [...rows];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(ctx.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function prefersUnknownEnums(req: http.IncomingMessage): boolean {
+  const prefer = req.headers.prefer;
+  const values = Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '');
+  return values.split(',').some((p) => p.trim().toLowerCase() === 'include-unknown-enum-members');
+}
+
+/** Members added after `unknownFutureValue` in security.incidentStatus are hidden without the header. */
+const EVOLVED_STATUSES = new Set(['awaitingAction']);
+
+function evolvable(incident: Record<string, unknown>, unknownEnums: boolean): Record<string, unknown> {
+  if (!unknownEnums && EVOLVED_STATUSES.has(String(incident.status))) incident.status = 'unknownFutureValue';
+  return incident;
 }
 
 function graphFind(ctx: SimContext, tid: string, id: string): IncidentVersion {
@@ -129,12 +188,13 @@ export async function graphGet(
   id: string,
   url: URL,
   res: http.ServerResponse,
+  req: http.IncomingMessage,
 ): Promise<void> {
   const v = graphFind(ctx, tid, id);
   const expanded = url.searchParams.get('$expand')?.toLowerCase() === 'alerts';
   sendJson(res, 200, {
     '@odata.context': `${ctx.urls.graphBaseUrl}/v1.0/$metadata#security/incidents${expanded ? '(alerts())' : ''}/$entity`,
-    ...graphIncident(v, tid, expanded),
+    ...evolvable(graphIncident(v, tid, expanded), prefersUnknownEnums(req)),
   });
 }
 

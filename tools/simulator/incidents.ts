@@ -6,7 +6,7 @@
  */
 import { formatTicks, msFromTicks, parseTicks, Rng, ticksFromMs } from './util';
 
-export type IncidentStatus = 'active' | 'inProgress' | 'resolved' | 'redirected';
+export type IncidentStatus = 'active' | 'inProgress' | 'resolved' | 'redirected' | 'awaitingAction';
 export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high';
 export type Classification = 'unknown' | 'falsePositive' | 'truePositive' | 'informationalExpectedActivity';
 

@@ -23,7 +23,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CLOUD_RESOURCES, KEY_VAULT_RESOURCE } from './clouds';
 import { handleAdminConsent } from './consent';
-import { HttpError, type SimContext } from './context';
+import { HttpError, type GraphQuirks, type SimContext } from './context';
 import { handleApi } from './defender-api';
 import { Directory } from './directory';
 import * as entra from './entra';
@@ -68,6 +68,22 @@ interface FaultState extends FaultSpec {
   remaining: number;
 }
 
+/** Alerts a page of `$expand=alerts` may carry before the list answers 500 (a large tenant's page). */
+const DEFAULT_EXPAND_ALERTS_PER_PAGE = 200;
+
+interface RateWindow {
+  limit: number;
+  windowMs: number;
+}
+
+const SERVICE_RATES: Record<DefenderApi, RateWindow[]> = {
+  graph: [{ limit: 150, windowMs: 60_000 }],
+  legacy: [
+    { limit: 50, windowMs: 60_000 },
+    { limit: 1500, windowMs: 3_600_000 },
+  ],
+};
+
 class SimulatorImpl implements Simulator, SimContext {
   readonly cloud: SimulatorCloud;
   readonly resources: { graph: string; legacy: string; keyVault: string };
@@ -85,6 +101,9 @@ class SimulatorImpl implements Simulator, SimContext {
     clear: () => void (this.huntingLimitState = {}),
   };
 
+  readonly graphQuirks: GraphQuirks;
+  readonly graphList: Simulator['graphList'];
+
   // The world and settings the services share (SimContext).
   readonly clock: () => number;
   readonly latencyMs: number;
@@ -96,8 +115,11 @@ class SimulatorImpl implements Simulator, SimContext {
   port = 0;
 
   private readonly rng: Rng;
+  /** Orders list results (its own stream, so seeded data stays the same whatever is listed). */
+  private readonly orderRng: Rng;
   private faultList: FaultState[] = [];
   private readonly limits = new Map<string, { perMinute: number; hits: number[] }>();
+  private readonly serviceRate = new Map<string, { hits: number[] }>();
   private counts = this.emptyCounts();
   private readonly httpsServer: https.Server;
   private readonly msiServer: http.Server;
@@ -108,6 +130,15 @@ class SimulatorImpl implements Simulator, SimContext {
     this.resources = { graph: res.graph, legacy: res.legacy, keyVault: KEY_VAULT_RESOURCE };
     this.clock = options.clock ?? Date.now;
     this.rng = new Rng(options.seed ?? crypto.randomInt(1, 2 ** 31));
+    this.orderRng = new Rng((options.seed ?? crypto.randomInt(1, 2 ** 31)) ^ 0x5bd1e995);
+    this.graphQuirks = {
+      expandAlertsPerPage: options.graphExpandAlertsPerPage ?? DEFAULT_EXPAND_ALERTS_PER_PAGE,
+      createdOrderIgnored: new Map(),
+    };
+    this.graphList = {
+      expandAlertsPerPage: (n) => void (this.graphQuirks.expandAlertsPerPage = n),
+      ignoreCreatedOrder: (tenantId, pages) => void this.graphQuirks.createdOrderIgnored.set(tenantId, pages),
+    };
     this.latencyMs = options.latencyMs ?? 0;
     this.lifetime = options.tokenLifetimeSeconds ?? 3600;
     this.key = entra.signingKey();
@@ -323,17 +354,43 @@ class SimulatorImpl implements Simulator, SimContext {
     this.counts.keyVaultReads[name] = (this.counts.keyVaultReads[name] ?? 0) + 1;
   }
 
-  rateLimited(tenantId: string, api: DefenderApi): { waitSeconds: number; perMinute: number } | undefined {
-    const limit = this.limits.get(`${tenantId}|${api}`);
-    if (!limit) return undefined;
+  /**
+   * The service's own rate per app per tenant (always on): Graph security about 150 requests a minute
+   * (Microsoft Graph throttling limits, security service; the brief's measured figure), the legacy API 50
+   * calls a minute and 1,500 an hour (its "Limitations" sections). `rateLimits.set` adds a lower
+   * per-tenant limit on top, for tests of throttling.
+   */
+  random(): number {
+    return this.orderRng.next();
+  }
+
+  rateLimited(
+    tenantId: string,
+    api: DefenderApi,
+    appId: string,
+  ): { waitSeconds: number; limit: number; minutes: number } | undefined {
     const now = this.clock();
-    limit.hits = limit.hits.filter((t) => t > now - 60_000);
-    if (limit.hits.length >= limit.perMinute) {
-      const waitSeconds = Math.max(1, Math.ceil((limit.hits[0]! + 60_000 - now) / 1000));
-      return { waitSeconds, perMinute: limit.perMinute };
+    const explicit = this.limits.get(`${tenantId}|${api}`);
+    const checks: [{ hits: number[] }, RateWindow][] = SERVICE_RATES[api].map((w) => [
+      this.serviceHits(`${tenantId}|${api}|${appId}|${w.windowMs}`),
+      w,
+    ]);
+    if (explicit) checks.push([explicit, { limit: explicit.perMinute, windowMs: 60_000 }]);
+    for (const [state, w] of checks) {
+      state.hits = state.hits.filter((t) => t > now - w.windowMs);
+      if (state.hits.length >= w.limit) {
+        const waitSeconds = Math.max(1, Math.ceil((state.hits[0]! + w.windowMs - now) / 1000));
+        return { waitSeconds, limit: w.limit, minutes: w.windowMs / 60_000 };
+      }
     }
-    limit.hits.push(now);
+    for (const [state] of checks) state.hits.push(now);
     return undefined;
+  }
+
+  private serviceHits(key: string): { hits: number[] } {
+    let state = this.serviceRate.get(key);
+    if (!state) this.serviceRate.set(key, (state = { hits: [] }));
+    return state;
   }
 
   // -------------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   seed?: number;
   /** Which audiences the APIs accept. Default public. */
   cloud?: SimulatorCloud;
+  /** A Graph list page with `$expand=alerts` carrying more alerts than this answers 500. Default 200. */
+  graphExpandAlertsPerPage?: number;
 }
 
 export interface SimulatorUrls {
@@ -167,5 +169,14 @@ export interface Simulator {
   jwks(): { keys: Record<string, unknown>[] };
   /** Advanced hunting's limits (row cap, timeout), to test how they come back. */
   huntingLimits: { set(limits: HuntingLimits): void; clear(): void };
+  /**
+   * The Graph incident list's measured failures, made harder for a test: the alerts a page may carry
+   * before `$expand=alerts` answers 500, and a number of list pages of a tenant that ignore
+   * `$orderby=createdDateTime` as well (as if the service stopped honouring it).
+   */
+  graphList: {
+    expandAlertsPerPage(n: number): void;
+    ignoreCreatedOrder(tenantId: string, pages: number): void;
+  };
   stop(): Promise<void>;
 }
