@@ -29,6 +29,16 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { findWorker, timeSpanMs, type WorkerLocation } from './worker-location';
 import type { HostJson } from './stage';
+import {
+  authorized,
+  httpInvocation,
+  httpResponse,
+  matchRoute,
+  timerInvocation,
+  type HttpAnswer,
+  type HttpCall,
+  type HostKeys,
+} from './triggers';
 
 export const GRPC_MAX_MESSAGE_LENGTH = 2147483647;
 /** Reported to the worker as the host's version (WorkerInitRequest.hostVersion). */
@@ -149,6 +159,8 @@ export interface HostOptions {
   /** Start as a placeholder and specialize with FunctionEnvironmentReloadRequest (Flex Consumption). */
   placeholder?: { siteDir: string };
   worker?: WorkerLocation;
+  /** Function keys the host checks (default: a random master key, host key and one key per function). */
+  keys?: Partial<HostKeys>;
 }
 
 const VALID_FUNCTION_NAME = /^[a-z][a-z0-9_-]{0,127}$/i; // Utility.IsValidFunctionName
@@ -188,11 +200,25 @@ export class FunctionsTestHost {
   private readonly workerId = crypto.randomUUID();
   private readonly worker: WorkerLocation;
   private failure?: Error;
+  readonly keys: HostKeys;
 
   private constructor(private readonly options: HostOptions) {
     const worker = options.worker ?? findWorker();
     if (!worker) throw new Error('The Functions Node.js worker is not at ../shared/functions-worker.');
     this.worker = worker;
+    const key = () => crypto.randomBytes(32).toString('base64url');
+    this.keys = {
+      master: options.keys?.master ?? key(),
+      host: options.keys?.host ?? [key()],
+      functions: options.keys?.functions ?? {},
+    };
+  }
+
+  /** The function key of one function (made on first use, as the host makes a `default` key per function). */
+  functionKey(functionName: string): string {
+    const keys = (this.keys.functions[functionName] ??= []);
+    if (keys.length === 0) keys.push(crypto.randomBytes(32).toString('base64url'));
+    return keys[0]!;
   }
 
   static async start(options: HostOptions): Promise<FunctionsTestHost> {
@@ -438,6 +464,41 @@ export class FunctionsTestHost {
     } finally {
       this.invocations.delete(invocationId);
     }
+  }
+
+  /** One timer occurrence of a timer-triggered function. */
+  fireTimer(functionName: string, options: { isPastDue?: boolean } = {}): Promise<InvocationResult> {
+    const f = this.functions.get(functionName);
+    if (!f || f.trigger.type !== 'timerTrigger')
+      throw new Error(`${functionName} is not a loaded timer function`);
+    const { inputData, triggerMetadata } = timerInvocation(f, options);
+    return this.invoke(functionName, inputData, triggerMetadata);
+  }
+
+  /**
+   * An HTTP request as the host's front end takes it: routed under host.json's routePrefix (`api`), keys
+   * checked per the function's authLevel, then the worker invoked with the request as RpcHttp. No route:
+   * 404; no valid key: 401; an invocation that fails: 500 with no body (the host's answers, not the app's).
+   */
+  async http(call: HttpCall): Promise<HttpAnswer> {
+    const url = new URL(call.path, 'http://localhost:7071');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(call.headers ?? {})) headers[k.toLowerCase()] = v;
+    const routePrefix = this.options.hostJson.extensions?.http?.routePrefix ?? 'api';
+    const match = matchRoute([...this.functions.values()], routePrefix, url.pathname, call.method);
+    if (!match) return { status: 404, headers: {}, body: '', invoked: false };
+    if (!authorized(match.f, this.keys, url, headers))
+      return { status: 401, headers: {}, body: '', invoked: false };
+    const { inputData, triggerMetadata } = httpInvocation(
+      match,
+      { ...call, headers },
+      url,
+      this.capabilities,
+    );
+    const result = await this.invoke(match.f.name, inputData, triggerMetadata);
+    if (result.status !== 'Success')
+      return { status: 500, headers: {}, body: '', invoked: true, error: result.error };
+    return { ...httpResponse(match.f, result.returnValue, result.outputData), invoked: true };
   }
 
   // -------------------------------------------------------------------------------------------------
