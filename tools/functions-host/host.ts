@@ -161,6 +161,8 @@ export interface HostOptions {
   worker?: WorkerLocation;
   /** Function keys the host checks (default: a random master key, host key and one key per function). */
   keys?: Partial<HostKeys>;
+  /** Called with every log line as it comes (the tests search them for leaked credentials). */
+  onLog?: (line: HostLogLine) => void;
 }
 
 const VALID_FUNCTION_NAME = /^[a-z][a-z0-9_-]{0,127}$/i; // Utility.IsValidFunctionName
@@ -187,6 +189,8 @@ export class FunctionsTestHost {
   usedDefaultMetadataIndexing = false;
   capabilities: Record<string, string> = {};
   workerMetadata?: Record<string, unknown>;
+  /** How the worker process ended (after `stop()`): code 0 and no signal is a graceful WorkerTerminate. */
+  exit?: { code: number | null; signal: NodeJS.Signals | null };
 
   private server?: grpc.Server;
   private call?: grpc.ServerDuplexStream<StreamingMessage, StreamingMessage>;
@@ -240,8 +244,13 @@ export class FunctionsTestHost {
     return this.options.settings;
   }
 
+  private record(line: HostLogLine): void {
+    this.logs.push(line);
+    this.options.onLog?.(line);
+  }
+
   private hostLog(level: string, message: string): void {
-    this.logs.push({ source: 'host', level, message });
+    this.record({ source: 'host', level, message });
   }
 
   private async run(): Promise<void> {
@@ -578,10 +587,11 @@ export class FunctionsTestHost {
         buffered = lines.pop() ?? '';
         for (const line of lines)
           if (line.trim())
-            this.logs.push({ source, level: source === 'stderr' ? 'Error' : 'Information', message: line });
+            this.record({ source, level: source === 'stderr' ? 'Error' : 'Information', message: line });
       });
     }
     child.once('exit', (code, signal) => {
+      this.exit = { code, signal };
       const error = new Error(`The worker exited (code ${code}, signal ${signal}).`);
       this.failure ??= error;
       for (const w of this.waiters.values()) w.reject(error);
@@ -606,7 +616,7 @@ export class FunctionsTestHost {
         line.functionName = inv.functionName;
         inv.logs.push(line);
       }
-      this.logs.push(line);
+      this.record(line);
       return;
     }
     let key = type;
