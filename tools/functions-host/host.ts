@@ -139,6 +139,8 @@ export interface HostLogLine {
   message: string;
   invocationId?: string;
   functionName?: string;
+  /** For the worker's lines: the app's own (`User`) or the worker's (`System`). */
+  logCategory?: string;
 }
 
 export interface InvocationResult {
@@ -610,6 +612,7 @@ export class FunctionsTestHost {
         level: log.level ?? 'Information',
         message: log.message ?? '',
         invocationId: log.invocationId || undefined,
+        logCategory: log.logCategory,
       };
       const inv = log.invocationId ? this.invocations.get(log.invocationId) : undefined;
       if (inv) {
