@@ -1,10 +1,10 @@
 /**
  * Composition root of the Functions app: settings are validated once (a bad setting fails start with a
- * message naming it), SDK clients and use cases are built once, handlers are wired, and only then are the
- * functions registered with the host.
+ * message naming it, which the worker reports to the host: see functions/config-failure.ts), SDK clients
+ * and use cases are built once, handlers are wired, and only then are the functions registered with the host.
  */
 import { app } from '@azure/functions';
-import { loadConfig } from './config/settings';
+import { loadFunctionsConfig } from './functions/config-failure';
 import { createRelay } from './relay';
 import { syncSchedulerHandler } from './functions/sync-scheduler';
 import { syncWorkerOptions } from './functions/sync-worker';
@@ -12,7 +12,7 @@ import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
 import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
 
-const config = loadConfig(process.env);
+const config = loadFunctionsConfig(process.env);
 const relay = createRelay(config);
 
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.

@@ -8,7 +8,7 @@
 import { InvocationContext, type Timer } from '@azure/functions';
 import { startAzurite, type AzuriteHandle } from './azurite';
 import { startSimulator, type Simulator } from './simulator';
-import { identityEnv, simulatorAppSettings } from './simulator/app-settings';
+import { identityEnv, setUpDemoTenant, simulatorAppSettings } from './simulator/app-settings';
 import { takeAllMessages } from './queue-messages';
 import { loadConfig } from '../src/config/settings';
 import { createRelay } from '../src/relay';
@@ -57,12 +57,7 @@ async function main(): Promise<number> {
     );
 
     step('Setting up a tenant: app registration, its secret in Key Vault, incidents in Defender');
-    const tenantId = sim.homeTenantId;
-    const app = sim.registerApp({ homeTenantId: tenantId, displayName: 'Defender Relay (demo)' });
-    sim.grantPermissions(app.clientId, tenantId, 'graph', ['SecurityIncident.Read.All']);
-    sim.keyVault.setSecret('defender-client-secret', app.secret ?? '');
-    sim.keyVault.grantSecretsUser(sim.identities.systemAssigned.principalId);
-    sim.incidents.seed(tenantId, 12);
+    const { tenantId, app } = setUpDemoTenant(sim, { displayName: 'Defender Relay (demo)', incidents: 12 });
     console.log(`  tenant ${tenantId}, app ${app.clientId}, 12 incidents updated in the last hours`);
 
     step('Configuring the relay through app settings alone (Graph API, managed identity → Key Vault → MSAL)');

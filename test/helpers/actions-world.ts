@@ -71,7 +71,7 @@ export async function startActionsWorld(
 }
 
 /** Creates the incidents queue and claim-check container, so deep health finds its destinations. */
-export async function createDestinations(world: ActionsWorld): Promise<void> {
+export async function createDestinations(world: Pick<ActionsWorld, 'relay' | 'config'>): Promise<void> {
   await world.relay.storage.queues.getQueueClient(world.config.names.incidentsQueue).createIfNotExists();
   await world.relay.storage.blobs
     .getContainerClient(world.config.names.claimCheckContainer)

@@ -27,6 +27,7 @@ import { startSimulator, type AppRegistration, type Simulator } from '../simulat
 import { identityEnv, simulatorAppSettings } from '../simulator/app-settings';
 import { RESULT_PREFIX } from './proc';
 import { printTable } from './report';
+import { bundleOptions } from '../build-options.cjs';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SECRET_NAME = 'bench-client-secret';
@@ -85,20 +86,10 @@ export const keysetMinimum = (n: number, page = 50) =>
 export const offsetMinimum = (n: number, page = 50) => Math.max(1, Math.ceil(n / page));
 
 // ---------------------------------------------------------------------------------------------------
-// Bundles: the children and the entry points, built with tools/build.mjs's settings into a scratch dir.
+// Bundles: the children and the entry points, built with npm run build's settings (tools/build-options.cjs)
+// into a scratch dir, without source maps.
 
-const BUILD: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  legalComments: 'none',
-  external: ['@azure/functions-core'],
-  define: { 'import.meta.url': 'importMetaUrl' },
-  inject: [path.join(ROOT, 'tools/import-meta-url.js')],
-  logLevel: 'warning',
-  absWorkingDir: ROOT,
-};
+const BUILD: BuildOptions = { ...bundleOptions(), sourcemap: false };
 
 interface Bundles {
   dir: string;

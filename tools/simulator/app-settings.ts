@@ -27,3 +27,21 @@ export function simulatorAppSettings(
 export function identityEnv(sim: Simulator): { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string } {
   return { IDENTITY_ENDPOINT: sim.urls.identityEndpoint, IDENTITY_HEADER: sim.urls.identityHeader };
 }
+
+/**
+ * A tenant as the demo and `npm run worker` set it up: an app registration with Graph read permission,
+ * its secret in Key Vault as `defender-client-secret`, the system-assigned identity allowed to read it,
+ * and `incidents` incidents updated in the last hours.
+ */
+export function setUpDemoTenant(
+  sim: Simulator,
+  options: { displayName: string; incidents: number },
+): { tenantId: string; app: AppRegistration } {
+  const tenantId = sim.homeTenantId;
+  const app = sim.registerApp({ homeTenantId: tenantId, displayName: options.displayName });
+  sim.grantPermissions(app.clientId, tenantId, 'graph', ['SecurityIncident.Read.All']);
+  sim.keyVault.setSecret('defender-client-secret', app.secret ?? '');
+  sim.keyVault.grantSecretsUser(sim.identities.systemAssigned.principalId);
+  sim.incidents.seed(tenantId, options.incidents);
+  return { tenantId, app };
+}
