@@ -89,6 +89,11 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
     default: '300',
     description: 'How long a secret read from Key Vault is reused before it is read again.',
   },
+  SECRET_REFRESH_MIN_SECONDS: {
+    default: '30',
+    description:
+      'The least time between two Key Vault reads of one secret, rotation checks included (a rejected client secret, a webhook 401, an inbound signature that does not match): one read shared by every caller, the last good value kept when a read fails. Caps what anonymous requests can cost the vault.',
+  },
   AzureWebJobsStorage: {
     description:
       'Storage connection string (locally: Azurite, `UseDevelopmentStorage=true`). In Azure use the identity-based `AzureWebJobsStorage__*` settings instead; one of the two forms is needed.',

@@ -46,6 +46,7 @@ export const settingsSchema = z.object({
   KEY_VAULT_URL: httpsUrl.optional(),
   MANAGED_IDENTITY_CLIENT_ID: guid.optional(),
   SECRET_CACHE_TTL_SECONDS: intIn(0, 86_400).default(300),
+  SECRET_REFRESH_MIN_SECONDS: intIn(1, 3600).default(30),
   AzureWebJobsStorage: z.string().trim().min(1).optional(),
   AzureWebJobsStorage__blobServiceUri: anyUrl.optional(),
   AzureWebJobsStorage__queueServiceUri: anyUrl.optional(),
@@ -142,6 +143,8 @@ export interface RelayConfig {
   keyVaultUrl?: string;
   managedIdentityClientId?: string;
   secretCacheTtlMs: number;
+  /** The least time between two Key Vault reads of one secret (rotation checks included). */
+  secretRefreshMinMs: number;
   storage: StorageConfig;
   names: { incidentsQueue: string; claimCheckContainer: string; stateTable: string; tenantsTable: string };
   /** Admin-consent onboarding (partner context). */
@@ -310,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     keyVaultUrl: s.KEY_VAULT_URL ? trimSlash(s.KEY_VAULT_URL) : undefined,
     managedIdentityClientId: s.MANAGED_IDENTITY_CLIENT_ID,
     secretCacheTtlMs: s.SECRET_CACHE_TTL_SECONDS * 1000,
+    secretRefreshMinMs: s.SECRET_REFRESH_MIN_SECONDS * 1000,
     storage: {
       connectionString: s.AzureWebJobsStorage,
       blobServiceUri: s.AzureWebJobsStorage__blobServiceUri,
