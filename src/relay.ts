@@ -209,11 +209,10 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     );
   const inbound = new InboundUpdates({
     secrets: secrets ?? noKeyVault(),
-    secretName: config.inbound.secretName,
+    senders: config.inbound.senders,
     table: storage.table(config.inbound.table),
     retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
     replayWindowMs: config.inbound.replayWindowMs,
-    homeTenantId: config.homeTenantId,
     api: config.api,
     actions: actions(tokens),
   });

@@ -33,9 +33,11 @@ export interface WebhookSettings {
   allowPrivateAddresses: boolean;
 }
 
+const WEBHOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
 const webhookDestinationSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, {
+    name: z.string().regex(WEBHOOK_NAME, {
       message: 'is not a valid name (1-63 letters, digits, - and _)',
     }),
     format: z.string().default('cloudevents'),
@@ -68,8 +70,10 @@ export function parseWebhooks(text: string): {
   const seen = new Set<string>();
   json.forEach((item: unknown, index) => {
     const rawName = (item as { name?: unknown } | null)?.name;
+    // A value is never echoed (a URL pasted into a wrong field would end up in the host log): only a name
+    // that is a valid name labels its destination.
     const label =
-      typeof rawName === 'string' && rawName !== ''
+      typeof rawName === 'string' && WEBHOOK_NAME.test(rawName)
         ? `destination "${rawName}"`
         : `destination #${index + 1}`;
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
@@ -102,14 +106,17 @@ export function parseWebhooks(text: string): {
     const d = parsed.data;
     const bad: string[] = [];
     if (!(WEBHOOK_FORMATS as readonly string[]).includes(d.format))
-      bad.push(`unknown format "${d.format}" (use ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')})`);
+      bad.push(`"format" is not a known format (use ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')})`);
     if (d.minSeverity !== undefined && !(WEBHOOK_SEVERITIES as readonly string[]).includes(d.minSeverity))
       bad.push(
-        `unknown minSeverity "${d.minSeverity}" (use ${WEBHOOK_SEVERITIES.map((v) => `"${v}"`).join(', ')})`,
+        `"minSeverity" is not a known severity (use ${WEBHOOK_SEVERITIES.map((v) => `"${v}"`).join(', ')})`,
       );
-    for (const st of d.statuses ?? [])
+    (d.statuses ?? []).forEach((st, i) => {
       if (!(WEBHOOK_STATUSES as readonly string[]).includes(st))
-        bad.push(`unknown status "${st}" (use ${WEBHOOK_STATUSES.map((v) => `"${v}"`).join(', ')})`);
+        bad.push(
+          `"statuses[${i}]" is not a known status (use ${WEBHOOK_STATUSES.map((v) => `"${v}"`).join(', ')})`,
+        );
+    });
     if (d.format === 'cloudevents' && d.signingSecret === undefined)
       bad.push('"signingSecret" is required for the cloudevents format (receivers verify the signature)');
     if (seen.has(d.name.toLowerCase())) bad.push('the name is used by another destination');

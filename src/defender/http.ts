@@ -4,6 +4,7 @@
  * Retry-After header, or the legacy API's "Next call can be made in N seconds" body), and a per-run
  * budget of calls and time that stops a run cleanly instead of letting the Functions timeout cut it.
  */
+import { redact } from '../http/redact';
 import type { TokenProvider } from '../auth/app-token';
 import type { ApiFlavour } from './incident';
 import { BudgetExhaustedError, DefenderApiError } from './errors';
@@ -201,7 +202,8 @@ const PERMISSIONS: Record<ApiFlavour, { read: string; write: string }> = {
 export function describeHttpError(req: DefenderRequest, status: number, body: string): DefenderApiError {
   const { code, message } = errorCode(body);
   const name = apiName(req.api);
-  const detail = message ? `: ${message.slice(0, 300)}` : '';
+  // Defender's own words may quote what it was sent: redacted before they reach a log or a problem body.
+  const detail = message ? `: ${redact(message.slice(0, 300))}` : '';
   if (status === 429)
     return new DefenderApiError(
       `${name} is throttling tenant ${req.tenantId} (429)${detail}`,

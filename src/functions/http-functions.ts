@@ -55,7 +55,7 @@ export const HTTP_FUNCTIONS: HttpFunctionDefinition[] = [
   // Inbound webhooks: the Standard Webhooks signature is the authentication.
   {
     name: 'inboundIncidentUpdates',
-    route: 'webhooks/incident-updates',
+    route: 'webhooks/incident-updates/{sender?}',
     methods: ['POST'],
     authLevel: 'anonymous',
     handler: inboundWebhookHandler,
