@@ -22,6 +22,7 @@ import { partnerWorld, REDIRECT_URI, type PartnerWorld } from '../helpers/partne
 import { movableClock, uniqueSuffix } from '../helpers/world';
 import { call } from '../helpers/actions-world';
 import { LogCapture } from '../helpers/log-capture';
+import { runCheck } from '../../src/cli/check-command';
 
 const logs = new LogCapture();
 let sim: Simulator;
@@ -395,6 +396,8 @@ describe('a sender secret that is not a Standard Webhooks secret fails closed', 
       checks: { name: string; ok: boolean; required: boolean; detail: string }[];
     };
     expect(report.status).toBe('unhealthy');
+    // `defender-relay check` runs the same checks: it fails (exit 1).
+    expect(await runCheck(relay, { write: (t) => logs.response(t) })).toBe(1);
     expect(report.checks.find((c) => c.name === 'inbound:sender:weak')).toMatchObject({
       ok: false,
       required: true,

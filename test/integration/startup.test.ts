@@ -51,4 +51,38 @@ describe('the Functions entry point', () => {
       warn.mockRestore();
     }
   });
+
+  test('WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true starts, with a warning that names it', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const error = loadEntryPoint({
+        DEFENDER_TENANT_ID: TENANT,
+        DEFENDER_CLIENT_ID: TENANT,
+        KEY_VAULT_URL: 'https://relay-kv.vault.azure.net',
+        AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
+      });
+      expect(error).toBeUndefined();
+      const lines = warn.mock.calls.map((c) => c.map(String).join(' '));
+      expect(lines).toContainEqual(
+        expect.stringMatching(/WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on.*Local development only/),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('a bad INBOUND_SENDERS or an http storage account elsewhere stops the start, naming each setting, never a value', () => {
+    const error = loadEntryPoint({
+      DEFENDER_TENANT_ID: TENANT,
+      DEFENDER_CLIENT_ID: TENANT,
+      KEY_VAULT_URL: 'https://relay-kv.vault.azure.net',
+      AzureWebJobsStorage: 'DefaultEndpointsProtocol=http;AccountName=prod;AccountKey=c2VjcmV0LWtleQ==',
+      INBOUND_SENDERS: JSON.stringify([{ name: 'a', secret: 'whsec_c2VjcmV0LWtleQ==', tenants: [TENANT] }]),
+    }) as Error;
+    expect(error?.name).toBe('ConfigError');
+    expect(error.message).toContain('AzureWebJobsStorage: uses DefaultEndpointsProtocol=http');
+    expect(error.message).toContain('INBOUND_SENDERS: sender "a": "secret" is not a Key Vault secret name');
+    expect(error.message).not.toContain('c2VjcmV0LWtleQ');
+  });
 });
