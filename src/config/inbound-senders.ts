@@ -9,7 +9,7 @@
  * tenant) only: customers onboarded by consent need a sender of their own.
  */
 import { z } from 'zod';
-import { guid, secretName } from './validators';
+import { guid, namedJsonItems, secretName } from './validators';
 
 export const DEFAULT_SENDER = 'default';
 
@@ -40,21 +40,13 @@ const FIELD_PROBLEMS: Record<string, string> = {
 
 /** Reads INBOUND_SENDERS; each problem names the sender (by position when its name is bad) and the field. */
 export function parseInboundSenders(text: string): { senders: InboundSenderConfig[]; problems: string[] } {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { senders: [], problems: ['is not valid JSON (expected an array of senders)'] };
-  }
-  if (!Array.isArray(json)) return { senders: [], problems: ['is not a JSON array of senders'] };
+  const { items, problem } = namedJsonItems(text, 'sender', NAME);
+  if (problem) return { senders: [], problems: [problem] };
   const problems: string[] = [];
   const senders: InboundSenderConfig[] = [];
   const names = new Set<string>();
   const secrets = new Set<string>();
-  json.forEach((item: unknown, index) => {
-    const rawName = (item as { name?: unknown } | null)?.name;
-    const label =
-      typeof rawName === 'string' && NAME.test(rawName) ? `sender "${rawName}"` : `sender #${index + 1}`;
+  items.forEach(({ item, label }) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       problems.push(`${label}: is not an object`);
       return;

@@ -3,7 +3,7 @@
  * the Key Vault secrets that hold its URL and signing key; every problem names its destination.
  */
 import { z } from 'zod';
-import { describeIssue, guid, secretName } from './validators';
+import { describeIssue, guid, namedJsonItems, secretName } from './validators';
 
 export const WEBHOOK_FORMATS = ['cloudevents', 'teams', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -58,24 +58,12 @@ export function parseWebhooks(text: string): {
   destinations: WebhookDestinationConfig[];
   problems: string[];
 } {
+  const { items, problem } = namedJsonItems(text, 'destination', WEBHOOK_NAME);
+  if (problem) return { destinations: [], problems: [problem] };
   const problems: string[] = [];
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { destinations: [], problems: ['is not valid JSON (expected an array of destinations)'] };
-  }
-  if (!Array.isArray(json)) return { destinations: [], problems: ['is not a JSON array of destinations'] };
   const destinations: WebhookDestinationConfig[] = [];
   const seen = new Set<string>();
-  json.forEach((item: unknown, index) => {
-    const rawName = (item as { name?: unknown } | null)?.name;
-    // A value is never echoed (a URL pasted into a wrong field would end up in the host log): only a name
-    // that is a valid name labels its destination.
-    const label =
-      typeof rawName === 'string' && WEBHOOK_NAME.test(rawName)
-        ? `destination "${rawName}"`
-        : `destination #${index + 1}`;
+  items.forEach(({ item, label }) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       problems.push(`${label}: is not an object`);
       return;
