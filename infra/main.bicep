@@ -130,13 +130,18 @@ param consentRedirectUri string = ''
 @description('CONSENT_STATE_KEY_SECRET_NAME: NAME of the Key Vault secret holding the key that signs consent states.')
 param consentStateKeySecretName string = 'consent-state-key'
 
-@description('CONSENT_STATE_LIFETIME_MINUTES: how long a consent link stays valid once issued.')
+@description('CONSENT_STATE_LIFETIME_MINUTES: how long a consent link (an operator\'s invitation) stays valid once issued.')
 @minValue(1)
-@maxValue(1440)
-param consentStateLifetimeMinutes int = 30
+@maxValue(10080)
+param consentStateLifetimeMinutes int = 1440
 
 @description('SECRET_CACHE_TTL_SECONDS: how long a secret read from Key Vault is reused.')
 param secretCacheTtlSeconds int = 300
+
+@description('SECRET_REFRESH_MIN_SECONDS: the least time between two Key Vault reads of one secret (rotation checks included).')
+@minValue(1)
+@maxValue(3600)
+param secretRefreshMinSeconds int = 30
 
 @description('INCIDENTS_QUEUE_NAME: queue receiving one CloudEvents message per incident version.')
 param incidentsQueueName string = 'defender-incidents'
@@ -227,6 +232,9 @@ param userRequiredRole string = ''
 
 @description('INBOUND_WEBHOOK_SECRET_NAME: Key Vault secret that verifies inbound webhooks.')
 param inboundWebhookSecretName string = 'inbound-webhook-secret'
+
+@description('INBOUND_SENDERS: inbound webhook senders, a JSON array of {name, secret (Key Vault secret NAME), tenants}. Empty: the one sender of INBOUND_WEBHOOK_SECRET_NAME.')
+param inboundSenders string = '[]'
 
 @description('INBOUND_TABLE_NAME: table of inbound webhook message ids.')
 param inboundTableName string = 'relayinbound'
@@ -366,6 +374,7 @@ var appSettings = {
   KEY_VAULT_URL: vault.outputs.uri
   MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
   SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
+  SECRET_REFRESH_MIN_SECONDS: string(secretRefreshMinSeconds)
   // Storage names.
   INCIDENTS_QUEUE_NAME: incidentsQueueName
   CLAIM_CHECK_CONTAINER_NAME: claimCheckContainerName
@@ -399,6 +408,7 @@ var appSettings = {
   USER_REQUIRED_SCOPE: userRequiredScope
   USER_REQUIRED_ROLE: userRequiredRole
   INBOUND_WEBHOOK_SECRET_NAME: inboundWebhookSecretName
+  INBOUND_SENDERS: inboundSenders
   INBOUND_TABLE_NAME: inboundTableName
   INBOUND_RETRY_QUEUE_NAME: inboundRetryQueueName
   INBOUND_REPLAY_WINDOW_SECONDS: string(inboundReplayWindowSeconds)

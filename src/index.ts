@@ -4,8 +4,9 @@
  * and use cases are built once, handlers are wired, and only then are the functions registered with the host.
  */
 import { app } from '@azure/functions';
+import { startupWarnings } from './config/settings';
 import { loadFunctionsConfig } from './functions/config-failure';
-import { createRelay } from './relay';
+import { createRelay, type Relay } from './relay';
 import { syncSchedulerHandler } from './functions/sync-scheduler';
 import { syncWorkerOptions } from './functions/sync-worker';
 import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
@@ -13,7 +14,12 @@ import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
 
 const config = loadFunctionsConfig(process.env);
+for (const warning of startupWarnings(config)) console.warn(`Defender Relay: ${warning}`);
 const relay = createRelay(config);
+// Inbound senders' secrets are checked once at start, where there is a managed identity to read them
+// with: a secret that is not a valid Standard Webhooks secret is named in the host log. Every message for
+// that sender is refused (503) until it is fixed, and `check` / deep health report it as failing.
+if (process.env.IDENTITY_ENDPOINT) void checkInboundSecrets(relay);
 
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.
 app.timer('syncScheduler', { schedule: config.sync.schedule, handler: syncSchedulerHandler(relay) });
@@ -31,4 +37,11 @@ for (const f of HTTP_FUNCTIONS) {
     authLevel: f.authLevel,
     handler: f.handler(relay),
   });
+}
+
+async function checkInboundSecrets(r: Relay): Promise<void> {
+  for (const sender of r.config.inbound.senders) {
+    const result = await r.inbound.checkSecret(sender).catch(() => undefined);
+    if (result && !result.ok && !result.missing) console.error(`Defender Relay: ${result.detail}`);
+  }
 }

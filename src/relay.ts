@@ -95,13 +95,27 @@ export function createWebhookDelivery(
   });
 }
 
-export function createRelay(config: RelayConfig, options: { log?: Logger } = {}): Relay {
+export interface RelayOptions {
+  log?: Logger;
+  /** The clock of the Key Vault cache (tests move it past the refresh interval). */
+  now?: () => number;
+}
+
+export function createRelay(config: RelayConfig, options: RelayOptions = {}): Relay {
   const identity = managedIdentity(config);
   const storage = createStorageClients(config.storage, () =>
     config.storage.clientId ? new ManagedIdentityCredential({ clientId: config.storage.clientId }) : identity,
   );
   const secrets = config.keyVaultUrl
-    ? new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), config.secretCacheTtlMs)
+    ? new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), {
+        ttlMs: config.secretCacheTtlMs,
+        minRefreshMs: config.secretRefreshMinMs,
+        now: options.now,
+        onStale: (name, error) =>
+          (options.log ?? console.warn)(
+            `Key Vault secret '${name}' could not be read again (${(error as { code?: string })?.code ?? 'error'}); the last value read is used meanwhile.`,
+          ),
+      })
     : undefined;
   // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
   const credential = clientCredential(config, identity, secrets);
@@ -145,6 +159,8 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     keySecretName: config.consent.stateKeySecretName,
     secrets,
     registry: tenants,
+    tokens,
+    api: config.api,
   });
   const leases = new BlobTenantLeases(storage.blobs.getContainerClient(config.sync.leasesContainer));
   const syncJobs = new SyncJobQueue(storage.queues.getQueueClient(config.sync.jobsQueue));
@@ -191,11 +207,10 @@ export function createRelay(config: RelayConfig, options: { log?: Logger } = {})
     );
   const inbound = new InboundUpdates({
     secrets: secrets ?? noKeyVault(),
-    secretName: config.inbound.secretName,
+    senders: config.inbound.senders,
     table: storage.table(config.inbound.table),
     retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
     replayWindowMs: config.inbound.replayWindowMs,
-    homeTenantId: config.homeTenantId,
     api: config.api,
     actions: actions(tokens),
   });

@@ -13,8 +13,13 @@ import type { SecretSource } from './key-vault-secrets';
 import { describeEntraError } from './errors';
 import { SecretCredential, type ClientCredentialSource, type MsalCredential } from './credentials';
 
+export interface TokenOptions {
+  /** A new token from Entra ID, not one from the cache (its roles are what is granted now). */
+  fresh?: boolean;
+}
+
 export interface TokenProvider {
-  getToken(tenantId: string, api: ApiFlavour): Promise<string>;
+  getToken(tenantId: string, api: ApiFlavour, options?: TokenOptions): Promise<string>;
 }
 
 export type AppTokenOptions = {
@@ -70,16 +75,23 @@ export class AppTokenProvider implements TokenProvider {
     return this.tokenRequests;
   }
 
-  async getToken(tenantId: string, api: ApiFlavour): Promise<string> {
+  async getToken(tenantId: string, api: ApiFlavour, options: TokenOptions = {}): Promise<string> {
+    let current: MsalCredential;
     try {
-      return await this.acquire(tenantId, api, await this.credential.current());
+      current = await this.credential.current();
+    } catch (error) {
+      throw this.describe(error, tenantId, api);
+    }
+    try {
+      return await this.acquire(tenantId, api, current, options);
     } catch (error) {
       if (!this.credential.isRejected(error)) throw this.describe(error, tenantId, api);
-      // The secret or certificate may have been rotated in Key Vault since it was cached: read it once more.
+      // The secret or certificate may have been rotated in Key Vault since it was cached: read it once more
+      // (at most once per SECRET_REFRESH_MIN_SECONDS), and try again only with a different one.
       const fresh = await this.credential.refresh();
-      if (!fresh) throw this.describe(error, tenantId, api);
+      if (!fresh || fresh.key === current.key) throw this.describe(error, tenantId, api);
       try {
-        return await this.acquire(tenantId, api, fresh);
+        return await this.acquire(tenantId, api, fresh, options);
       } catch (retryError) {
         throw this.describe(retryError, tenantId, api);
       }
@@ -119,11 +131,17 @@ export class AppTokenProvider implements TokenProvider {
     return this.client.app;
   }
 
-  private async acquire(tenantId: string, api: ApiFlavour, credential: MsalCredential): Promise<string> {
+  private async acquire(
+    tenantId: string,
+    api: ApiFlavour,
+    credential: MsalCredential,
+    options: TokenOptions,
+  ): Promise<string> {
     const app = this.app(credential);
     const request = {
       scopes: [scopeFor(this.options.endpoints, api)],
       authority: `${this.options.endpoints.authorityHost}/${tenantId}`,
+      ...(options.fresh ? { skipCache: true } : {}),
     };
     const result = await app.acquireTokenByClientCredential(request);
     if (!result?.accessToken) throw new Error('MSAL returned no access token');

@@ -1,30 +1,56 @@
 /**
- * Secrets read from Key Vault with the managed identity, cached for a bounded time. Concurrent reads of
- * one secret share one request; `refresh` forces a new read (used when Entra ID rejects a rotated secret).
+ * Secrets read from Key Vault with the managed identity, cached for a bounded time.
+ *
+ * The vault is a shared dependency the relay's own tokens need, so nothing a caller sends may spend it:
+ *
+ * - A secret is read at most once per refresh interval (SECRET_REFRESH_MIN_SECONDS), whatever asks:
+ *   `get` after the cache time (SECRET_CACHE_TTL_SECONDS), or `refresh` (Entra ID rejected a rotated
+ *   secret, an inbound signature did not match, a webhook answered 401). Inside the interval both answer
+ *   the value (or the failure) of the last read.
+ * - Concurrent callers share one read (single-flight).
+ * - A read that fails keeps the last good value: callers go on with it until a later read succeeds. A
+ *   secret never read successfully answers the last failure until the interval has passed.
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { RelayAuthError } from './errors';
 
 export interface SecretSource {
   get(name: string): Promise<string>;
-  /** Reads the secret again now, bypassing the cache. */
+  /** Reads the secret again, unless it was read within the refresh interval (then: the last value). */
   refresh(name: string): Promise<string>;
 }
 
 interface Entry {
-  value: Promise<string>;
-  expiresAt: number;
+  /** The last value read successfully. */
+  value?: string;
+  /** The last failure, while no value was ever read. */
+  error?: unknown;
+  /** When the last read started. */
+  readAt: number;
+  inflight?: Promise<string>;
+}
+
+export interface KeyVaultSecretsOptions {
+  /** How long a value is used before it is read again. */
+  ttlMs: number;
+  /** The least time between two reads of one secret. */
+  minRefreshMs: number;
+  now?: () => number;
+  /** Told when a read failed and the last good value is kept. */
+  onStale?: (name: string, error: unknown) => void;
 }
 
 export class KeyVaultSecrets implements SecretSource {
   private readonly cache = new Map<string, Entry>();
   private reads = 0;
+  private readonly now: () => number;
 
   constructor(
     private readonly client: SecretClient,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: KeyVaultSecretsOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   /** How many times the vault was actually asked (the benchmark's "Key Vault reads"). */
   get readCount(): number {
@@ -32,18 +58,52 @@ export class KeyVaultSecrets implements SecretSource {
   }
 
   get(name: string): Promise<string> {
-    const hit = this.cache.get(name);
-    if (hit && hit.expiresAt > this.now()) return hit.value;
-    return this.refresh(name);
+    const entry = this.cache.get(name);
+    const maxAge = Math.max(this.options.ttlMs, this.options.minRefreshMs);
+    return this.answer(name, entry, entry !== undefined && this.now() - entry.readAt < maxAge);
   }
 
   refresh(name: string): Promise<string> {
-    const value = this.read(name);
-    this.cache.set(name, { value, expiresAt: this.now() + this.ttlMs });
-    value.catch(() => {
-      if (this.cache.get(name)?.value === value) this.cache.delete(name);
+    const entry = this.cache.get(name);
+    return this.answer(
+      name,
+      entry,
+      entry !== undefined && this.now() - entry.readAt < this.options.minRefreshMs,
+    );
+  }
+
+  private answer(name: string, entry: Entry | undefined, recent: boolean): Promise<string> {
+    if (entry?.inflight) return entry.inflight;
+    if (entry && recent) {
+      return entry.value !== undefined ? Promise.resolve(entry.value) : Promise.reject(entry.error);
+    }
+    return this.start(name, entry ?? { readAt: 0 });
+  }
+
+  private start(name: string, entry: Entry): Promise<string> {
+    entry.readAt = this.now();
+    this.cache.set(name, entry);
+    const read = this.read(name).then(
+      (value) => {
+        entry.value = value;
+        entry.error = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        if (entry.value !== undefined) {
+          this.options.onStale?.(name, error);
+          return entry.value;
+        }
+        entry.error = error;
+        throw error;
+      },
+    );
+    entry.inflight = read.finally(() => {
+      entry.inflight = undefined;
     });
-    return value;
+    // The shared promise is awaited by callers; a failure nobody awaits is not an unhandled rejection.
+    entry.inflight.catch(() => undefined);
+    return entry.inflight;
   }
 
   private async read(name: string): Promise<string> {
@@ -62,7 +122,6 @@ export class KeyVaultSecrets implements SecretSource {
     }
   }
 }
-
 export function describeKeyVaultError(error: unknown, name: string, vaultUrl: string): Error {
   if (error instanceof RelayAuthError) return error;
   const e = error as { statusCode?: number; code?: string; name?: string; message?: string };

@@ -62,13 +62,20 @@ export class OboTokenProvider {
   }
 
   async getToken(user: UserIdentity, api: ApiFlavour): Promise<string> {
+    let current: MsalCredential;
     try {
-      return await this.acquire(user, api, await this.options.credential.current());
+      current = await this.options.credential.current();
+    } catch (error) {
+      throw this.describe(error, user, api);
+    }
+    try {
+      return await this.acquire(user, api, current);
     } catch (error) {
       if (!this.options.credential.isRejected(error)) throw this.describe(error, user, api);
-      // The credential may have been rotated in Key Vault since it was read.
+      // The credential may have been rotated in Key Vault since it was read (read again at most once per
+      // SECRET_REFRESH_MIN_SECONDS); tried again only when it changed.
       const fresh = await this.options.credential.refresh().catch(() => undefined);
-      if (!fresh) throw this.describe(error, user, api);
+      if (!fresh || fresh.key === current.key) throw this.describe(error, user, api);
       try {
         return await this.acquire(user, api, fresh);
       } catch (retryError) {

@@ -4,7 +4,7 @@
  * environment (or a local.settings.json "Values" block with --settings).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/settings';
+import { ConfigError, loadConfig, startupWarnings } from '../config/settings';
 import { createRelay } from '../relay';
 import { readLocalSettings } from './local-settings';
 import { runSync } from './sync-command';
@@ -64,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  for (const warning of startupWarnings(config)) console.error(`warning: ${warning}`);
   switch (command) {
     case 'sync':
       return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });

@@ -1,8 +1,11 @@
 /**
- * `defender-relay tenants list|add|enable|disable|remove`: the tenant registry from the command line.
- * Disabling or removing a tenant stops its sync and keeps its history (its row and its checkpoint).
+ * `defender-relay tenants list|invite|add|enable|disable|remove`: the tenant registry from the command
+ * line. `invite` prints a customer's admin-consent link (the operator's act; the relay records the tenant
+ * once the consent is proven). Disabling or removing a tenant stops its sync and keeps its history (its
+ * row and its checkpoint).
  */
 import type { Relay } from '../relay';
+import { ConsentError } from '../tenants/consent';
 import { isTenantId, TenantNotFoundError, type TenantEntry } from '../tenants/tenant-registry';
 
 export interface TenantsCommandOptions {
@@ -14,12 +17,13 @@ export interface TenantsCommandOptions {
 }
 
 export const TENANTS_USAGE = `  tenants list [--json] [--all]                 the tenants the relay syncs (--all: removed ones too)
+  tenants invite <tenant id or domain>          print the admin-consent link to send to the customer's admin
   tenants add <tenant id> [--name <name>]       add (or re-enable) a tenant
   tenants enable|disable <tenant id>            resume or stop a tenant's sync (history is kept)
   tenants remove <tenant id>                    stop a tenant's sync and hide it from the list (history is kept)`;
 
 export async function runTenantsCommand(
-  relay: Pick<Relay, 'tenants' | 'state'>,
+  relay: Pick<Relay, 'tenants' | 'state' | 'consent'>,
   args: string[],
   options: TenantsCommandOptions,
 ): Promise<number> {
@@ -58,6 +62,10 @@ export async function runTenantsCommand(
     for (const t of rows) out.write(`${describe(t)}\n`);
     return 0;
   }
+  if (action === 'invite') {
+    if (!tenantId || extra.length > 0) return usage('tenants invite takes one tenant id or domain.');
+    return invite(relay, tenantId, options.json, out, err);
+  }
   if (!action || !['add', 'enable', 'disable', 'remove'].includes(action)) {
     return usage(action ? `Unknown tenants action "${action}".` : 'Which tenants action?');
   }
@@ -77,6 +85,33 @@ export async function runTenantsCommand(
     if (error instanceof TenantNotFoundError) {
       err.write(`${error.message} Add it with \`tenants add ${error.tenantId}\`.\n`);
       return 1;
+    }
+    throw error;
+  }
+}
+
+async function invite(
+  relay: Pick<Relay, 'consent'>,
+  tenant: string,
+  json: boolean,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  try {
+    const link = await relay.consent.start(tenant);
+    if (json)
+      out.write(
+        `${JSON.stringify({ consentUrl: link.url, tenantId: link.tenantId, expiresAt: link.expiresAt })}\n`,
+      );
+    else
+      out.write(
+        `Send this link to an administrator of tenant ${link.tenantId} (valid until ${link.expiresAt}, once):\n${link.url}\n`,
+      );
+    return 0;
+  } catch (error) {
+    if (error instanceof ConsentError) {
+      err.write(`${error.detail}${error.logDetail ? ` ${error.logDetail}` : ''}\n`);
+      return error.status >= 500 ? 1 : 2;
     }
     throw error;
   }

@@ -89,6 +89,11 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
     default: '300',
     description: 'How long a secret read from Key Vault is reused before it is read again.',
   },
+  SECRET_REFRESH_MIN_SECONDS: {
+    default: '30',
+    description:
+      'The least time between two Key Vault reads of one secret, rotation checks included (a rejected client secret, a webhook 401, an inbound signature that does not match): one read shared by every caller, the last good value kept when a read fails. Caps what anonymous requests can cost the vault.',
+  },
   AzureWebJobsStorage: {
     description:
       'Storage connection string (locally: Azurite, `UseDevelopmentStorage=true`). In Azure use the identity-based `AzureWebJobsStorage__*` settings instead; one of the two forms is needed.',
@@ -131,7 +136,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   CONSENT_REDIRECT_URI: {
     default: '(consent off)',
     description:
-      'Redirect URI registered on the app registration for admin consent, e.g. `https://<app>.azurewebsites.net/api/consent/callback`. Empty: the consent endpoints answer 503.',
+      'Redirect URI registered on the app registration for admin consent, e.g. `https://<app>.azurewebsites.net/api/consent/callback`. Empty: the consent endpoints answer 503. See docs/partner-setup.md.',
   },
   CONSENT_STATE_KEY_SECRET_NAME: {
     default: 'consent-state-key',
@@ -139,8 +144,9 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
       'Name of the Key Vault secret holding the HMAC key that signs the consent `state` (at least 32 random characters).',
   },
   CONSENT_STATE_LIFETIME_MINUTES: {
-    default: '30',
-    description: 'How long a consent link (its signed `state`) stays valid once /api/consent has issued it.',
+    default: '1440',
+    description:
+      'How long a consent link (its signed, single-use `state`) stays valid once an operator has issued it (`GET /api/consent` with the function key, or `defender-relay tenants invite`); at most 10080 (a week).',
   },
   SYNC_SCHEDULE: {
     default: '0 */5 * * * *',
@@ -218,7 +224,13 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   INBOUND_WEBHOOK_SECRET_NAME: {
     default: 'inbound-webhook-secret',
     description:
-      'Name of the Key Vault secret that verifies inbound webhooks (Standard Webhooks `whsec_...` signing secret shared with the ticketing or SOAR system).',
+      'Without `INBOUND_SENDERS`: name of the Key Vault secret that verifies inbound webhooks (Standard Webhooks `whsec_<base64>`, at least 24 bytes), the one sender `default` (`POST /api/webhooks/incident-updates`), allowed in the tenants of `DEFENDER_TENANTS` (or the home tenant) only.',
+  },
+  INBOUND_SENDERS: {
+    default: '[]',
+    description:
+      'Inbound webhook senders, a JSON array: `[{"name":"contoso-servicenow","secret":"<Key Vault secret, whsec_...>","tenants":["<tenant id>"]}]`. Each sender calls `POST /api/webhooks/incident-updates/<name>`, signs with its own secret and may act only in its `tenants` (the first is the default). Set: replaces `INBOUND_WEBHOOK_SECRET_NAME`. See docs/inbound-webhooks.md.',
+    fix: 'Set it to a JSON array of senders as described in docs/inbound-webhooks.md (each with "name", "secret": a Key Vault secret NAME, and "tenants": tenant ids).',
   },
   INBOUND_TABLE_NAME: {
     default: 'relayinbound',

@@ -20,7 +20,8 @@ import {
   describeIssue,
 } from './validators';
 import { SETTINGS_DOC } from './settings-doc';
-import { parseWebhooks, type WebhookSettings } from './webhook-destinations';
+import { parseWebhooks, type WebhookDestinationConfig, type WebhookSettings } from './webhook-destinations';
+import { DEFAULT_SENDER, parseInboundSenders, type InboundSenderConfig } from './inbound-senders';
 import { CLOUDS, type CloudEndpoints, type CloudName } from '../auth/clouds';
 
 /** The schema: every setting, as the environment holds it (strings), with its default. */
@@ -46,6 +47,7 @@ export const settingsSchema = z.object({
   KEY_VAULT_URL: httpsUrl.optional(),
   MANAGED_IDENTITY_CLIENT_ID: guid.optional(),
   SECRET_CACHE_TTL_SECONDS: intIn(0, 86_400).default(300),
+  SECRET_REFRESH_MIN_SECONDS: intIn(1, 3600).default(30),
   AzureWebJobsStorage: z.string().trim().min(1).optional(),
   AzureWebJobsStorage__blobServiceUri: anyUrl.optional(),
   AzureWebJobsStorage__queueServiceUri: anyUrl.optional(),
@@ -68,7 +70,7 @@ export const settingsSchema = z.object({
     })
     .optional(),
   CONSENT_STATE_KEY_SECRET_NAME: secretName.default('consent-state-key'),
-  CONSENT_STATE_LIFETIME_MINUTES: intIn(1, 1440).default(30),
+  CONSENT_STATE_LIFETIME_MINUTES: intIn(1, 10_080).default(1440),
   SYNC_SCHEDULE: ncrontab.default('0 */5 * * * *'),
   SYNC_INITIAL_LOOKBACK_MINUTES: intIn(1, 60 * 24 * 180).default(1440),
   SYNC_OVERLAP_MINUTES: intIn(0, 1440).default(10),
@@ -98,6 +100,7 @@ export const settingsSchema = z.object({
     .regex(/^[\w.:/-]{1,200}$/, { message: 'is not an app role value (e.g. Relay.User)' })
     .optional(),
   INBOUND_WEBHOOK_SECRET_NAME: secretName.default('inbound-webhook-secret'),
+  INBOUND_SENDERS: z.string().trim().default('[]'),
   INBOUND_TABLE_NAME: tableName.default('relayinbound'),
   INBOUND_RETRY_QUEUE_NAME: queueName.default('relay-inbound-retry'),
   INBOUND_REPLAY_WINDOW_SECONDS: intIn(30, 3600).default(300),
@@ -143,6 +146,8 @@ export interface RelayConfig {
   keyVaultUrl?: string;
   managedIdentityClientId?: string;
   secretCacheTtlMs: number;
+  /** The least time between two Key Vault reads of one secret (rotation checks included). */
+  secretRefreshMinMs: number;
   storage: StorageConfig;
   names: { incidentsQueue: string; claimCheckContainer: string; stateTable: string; tenantsTable: string };
   /** Admin-consent onboarding (partner context). */
@@ -164,8 +169,20 @@ export interface RelayConfig {
   /** User context (on-behalf-of): who may call, with which scope / role. */
   user: { allowedTenants: string[]; requiredScope: string; requiredRole?: string };
   /** Inbound webhooks from ticketing / SOAR systems. */
-  inbound: { secretName: string; table: string; retryQueue: string; replayWindowMs: number };
+  inbound: {
+    /** Who may call the inbound webhook, with which secret, in which tenants (INBOUND_SENDERS). */
+    senders: InboundSender[];
+    table: string;
+    retryQueue: string;
+    replayWindowMs: number;
+  };
   webhooks: WebhookSettings;
+}
+
+/** An inbound sender as the relay uses it. */
+export interface InboundSender extends InboundSenderConfig {
+  /** The tenant of a body that names none: the sender's first tenant (the default sender: the home tenant). */
+  defaultTenant: string;
 }
 
 export interface ConfigProblem {
@@ -187,11 +204,56 @@ export class ConfigError extends Error {
   }
 }
 
+/** Plain-http storage is for Azurite on this machine: UseDevelopmentStorage, or every endpoint on loopback. */
+export function isLocalStorageConnection(connectionString: string): boolean {
+  const parts = new Map(
+    connectionString
+      .split(';')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => {
+        const i = p.indexOf('=');
+        return [p.slice(0, i).toLowerCase(), p.slice(i + 1)] as const;
+      }),
+  );
+  if (/^true$/i.test(parts.get('usedevelopmentstorage') ?? '')) return true;
+  const endpoints = ['blobendpoint', 'queueendpoint', 'tableendpoint']
+    .map((k) => parts.get(k))
+    .filter((v): v is string => v !== undefined);
+  const http =
+    /^http$/i.test(parts.get('defaultendpointsprotocol') ?? '') || endpoints.some((e) => /^http:/i.test(e));
+  if (!http) return true;
+  return endpoints.length === 3 && endpoints.every(isLoopbackUrl);
+}
+
+function isLoopbackUrl(value: string): boolean {
+  try {
+    const host = new URL(value).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 const KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\s*\(/i;
 
 /** Validates the environment once; throws ConfigError naming every bad setting. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const problems: ConfigProblem[] = [];
+  const input = readSettings(env, problems);
+  const s = parseSettings(input, problems);
+  storageProblems(input, problems);
+  credentialProblems(input, s, problems);
+  const webhooks = s ? parseWebhooks(s.WEBHOOKS) : { destinations: [], problems: [] };
+  for (const problem of webhooks.problems) problems.push({ setting: 'WEBHOOKS', problem });
+  const senders = s ? parseInboundSenders(s.INBOUND_SENDERS) : { senders: [], problems: [] };
+  for (const problem of senders.problems) problems.push({ setting: 'INBOUND_SENDERS', problem });
+  if (problems.length > 0 || !s) throw new ConfigError(problems);
+  return toRelayConfig(s, webhooks.destinations, senders.senders);
+}
+
+/** The settings the schema knows, as set (empty ones left out); unresolved Key Vault references are problems. */
+function readSettings(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Record<string, string> {
   const input: Record<string, string> = {};
   for (const name of Object.keys(settingsSchema.shape) as SettingName[]) {
     const value = env[name];
@@ -209,6 +271,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     input[name] = value;
   }
 
+  return input;
+}
+
+/** The schema's verdict, one problem per bad setting (its documented fix, never its value). */
+function parseSettings(input: Record<string, string>, problems: ConfigProblem[]): RawSettings | undefined {
   const parsed = settingsSchema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -222,9 +289,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       problems.push({ setting, problem });
     }
   }
-  const s = parsed.success ? parsed.data : undefined;
+  return parsed.success ? parsed.data : undefined;
+}
 
-  // Rules that span settings.
+/** Storage: one of the two forms, whole; plain http only for Azurite on this machine. */
+function storageProblems(input: Record<string, string>, problems: ConfigProblem[]): void {
   const storageUris = [
     'AzureWebJobsStorage__blobServiceUri',
     'AzureWebJobsStorage__queueServiceUri',
@@ -250,6 +319,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       });
     }
   }
+  const cs = input.AzureWebJobsStorage;
+  if (cs !== undefined && !isLocalStorageConnection(cs)) {
+    problems.push({
+      setting: 'AzureWebJobsStorage',
+      problem:
+        'uses DefaultEndpointsProtocol=http for a storage account that is not on this machine: use DefaultEndpointsProtocol=https (plain http is only for Azurite: UseDevelopmentStorage=true or endpoints on localhost / 127.0.0.1).',
+    });
+  }
+}
+
+/** Where the credential and the consent key come from. */
+function credentialProblems(
+  input: Record<string, string>,
+  s: RawSettings | undefined,
+  problems: ConfigProblem[],
+): void {
   const credential = s?.DEFENDER_CREDENTIAL ?? 'secret';
   if (
     credential !== 'federated' &&
@@ -279,15 +364,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       problem: `is required when CONSENT_REDIRECT_URI is set (the key that signs the consent state is read from Key Vault secret CONSENT_STATE_KEY_SECRET_NAME). ${SETTINGS_DOC.KEY_VAULT_URL.fix}`,
     });
   }
+}
 
-  const webhooks = s ? parseWebhooks(s.WEBHOOKS) : { destinations: [], problems: [] };
-  for (const problem of webhooks.problems) problems.push({ setting: 'WEBHOOKS', problem });
-
-  if (problems.length > 0 || !s) throw new ConfigError(problems);
-
+/** The endpoints of the cloud, each overridable alone. */
+function endpointsOf(s: RawSettings): CloudEndpoints {
   const base = CLOUDS[s.DEFENDER_CLOUD];
-  const trimSlash = (u: string) => u.replace(/\/+$/, '');
-  const endpoints: CloudEndpoints = {
+  return {
     authorityHost: trimSlash(s.DEFENDER_AUTHORITY_HOST ?? base.authorityHost),
     graphBaseUrl: trimSlash(s.DEFENDER_GRAPH_BASE_URL ?? base.graphBaseUrl),
     graphResource: trimSlash(s.DEFENDER_GRAPH_RESOURCE ?? base.graphResource),
@@ -296,6 +378,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     federationAudience: s.DEFENDER_FEDERATION_AUDIENCE ?? base.federationAudience,
     portalUrl: trimSlash(s.DEFENDER_PORTAL_URL ?? base.portalUrl),
   };
+}
+
+const trimSlash = (u: string) => u.replace(/\/+$/, '');
+
+function toRelayConfig(
+  s: RawSettings,
+  destinations: WebhookDestinationConfig[],
+  senders: InboundSenderConfig[],
+): RelayConfig {
+  const endpoints = endpointsOf(s);
   const tenants =
     s.DEFENDER_TENANTS && s.DEFENDER_TENANTS.length > 0 ? s.DEFENDER_TENANTS : [s.DEFENDER_TENANT_ID];
   return {
@@ -312,6 +404,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
     keyVaultUrl: s.KEY_VAULT_URL ? trimSlash(s.KEY_VAULT_URL) : undefined,
     managedIdentityClientId: s.MANAGED_IDENTITY_CLIENT_ID,
     secretCacheTtlMs: s.SECRET_CACHE_TTL_SECONDS * 1000,
+    secretRefreshMinMs: s.SECRET_REFRESH_MIN_SECONDS * 1000,
     storage: {
       connectionString: s.AzureWebJobsStorage,
       blobServiceUri: s.AzureWebJobsStorage__blobServiceUri,
@@ -357,13 +450,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       requiredRole: s.USER_REQUIRED_ROLE,
     },
     inbound: {
-      secretName: s.INBOUND_WEBHOOK_SECRET_NAME,
+      senders:
+        senders.length > 0
+          ? senders.map((x) => ({ ...x, defaultTenant: x.tenants[0]! }))
+          : [
+              {
+                name: DEFAULT_SENDER,
+                secret: s.INBOUND_WEBHOOK_SECRET_NAME,
+                tenants: [...new Set(tenants.map((t) => t.toLowerCase()))],
+                defaultTenant: s.DEFENDER_TENANT_ID.toLowerCase(),
+              },
+            ],
       table: s.INBOUND_TABLE_NAME,
       retryQueue: s.INBOUND_RETRY_QUEUE_NAME,
       replayWindowMs: s.INBOUND_REPLAY_WINDOW_SECONDS * 1000,
     },
     webhooks: {
-      destinations: webhooks.destinations,
+      destinations,
       outboxQueue: s.WEBHOOK_OUTBOX_QUEUE_NAME,
       poisonQueue: `${s.WEBHOOK_OUTBOX_QUEUE_NAME}-poison`,
       maxAttempts: s.WEBHOOK_MAX_ATTEMPTS,
@@ -372,4 +475,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
       allowPrivateAddresses: s.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
     },
   };
+}
+
+/** What is allowed but risky: said at start (the host log, the CLI) and in deep health. */
+export function startupWarnings(config: RelayConfig): string[] {
+  const warnings: string[] = [];
+  if (config.webhooks.allowPrivateAddresses) {
+    warnings.push(
+      'WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: webhooks may reach private, loopback and link-local addresses (instance metadata stays blocked). Local development only: turn it off in Azure.',
+    );
+  }
+  return warnings;
 }

@@ -78,3 +78,34 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'too_small' || issue.code === 'too_big') return `is out of range (${issue.message})`;
   return issue.message.replace(/^Invalid input:?\s*/i, 'is invalid: ');
 }
+
+/**
+ * The items of a setting that holds a JSON array of named objects (WEBHOOKS, INBOUND_SENDERS), each with
+ * the label its problems start with: `<noun> "<name>"` when the name is a valid name, else
+ * `<noun> #<position>` (a value is never echoed: a URL pasted into a wrong field stays out of the log).
+ */
+export function namedJsonItems(
+  text: string,
+  noun: string,
+  validName: RegExp,
+): { items: { item: unknown; label: string }[]; problem?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { items: [], problem: `is not valid JSON (expected an array of ${noun}s)` };
+  }
+  if (!Array.isArray(json)) return { items: [], problem: `is not a JSON array of ${noun}s` };
+  return {
+    items: json.map((item: unknown, index) => {
+      const rawName = (item as { name?: unknown } | null)?.name;
+      return {
+        item,
+        label:
+          typeof rawName === 'string' && validName.test(rawName)
+            ? `${noun} "${rawName}"`
+            : `${noun} #${index + 1}`,
+      };
+    }),
+  };
+}

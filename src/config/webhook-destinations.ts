@@ -3,7 +3,7 @@
  * the Key Vault secrets that hold its URL and signing key; every problem names its destination.
  */
 import { z } from 'zod';
-import { describeIssue, guid, secretName } from './validators';
+import { describeIssue, guid, namedJsonItems, secretName } from './validators';
 
 export const WEBHOOK_FORMATS = ['cloudevents', 'teams', 'slack'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -33,9 +33,11 @@ export interface WebhookSettings {
   allowPrivateAddresses: boolean;
 }
 
+const WEBHOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
 const webhookDestinationSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, {
+    name: z.string().regex(WEBHOOK_NAME, {
       message: 'is not a valid name (1-63 letters, digits, - and _)',
     }),
     format: z.string().default('cloudevents'),
@@ -56,22 +58,12 @@ export function parseWebhooks(text: string): {
   destinations: WebhookDestinationConfig[];
   problems: string[];
 } {
+  const { items, problem } = namedJsonItems(text, 'destination', WEBHOOK_NAME);
+  if (problem) return { destinations: [], problems: [problem] };
   const problems: string[] = [];
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { destinations: [], problems: ['is not valid JSON (expected an array of destinations)'] };
-  }
-  if (!Array.isArray(json)) return { destinations: [], problems: ['is not a JSON array of destinations'] };
   const destinations: WebhookDestinationConfig[] = [];
   const seen = new Set<string>();
-  json.forEach((item: unknown, index) => {
-    const rawName = (item as { name?: unknown } | null)?.name;
-    const label =
-      typeof rawName === 'string' && rawName !== ''
-        ? `destination "${rawName}"`
-        : `destination #${index + 1}`;
+  items.forEach(({ item, label }) => {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
       problems.push(`${label}: is not an object`);
       return;
@@ -102,14 +94,17 @@ export function parseWebhooks(text: string): {
     const d = parsed.data;
     const bad: string[] = [];
     if (!(WEBHOOK_FORMATS as readonly string[]).includes(d.format))
-      bad.push(`unknown format "${d.format}" (use ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')})`);
+      bad.push(`"format" is not a known format (use ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')})`);
     if (d.minSeverity !== undefined && !(WEBHOOK_SEVERITIES as readonly string[]).includes(d.minSeverity))
       bad.push(
-        `unknown minSeverity "${d.minSeverity}" (use ${WEBHOOK_SEVERITIES.map((v) => `"${v}"`).join(', ')})`,
+        `"minSeverity" is not a known severity (use ${WEBHOOK_SEVERITIES.map((v) => `"${v}"`).join(', ')})`,
       );
-    for (const st of d.statuses ?? [])
+    (d.statuses ?? []).forEach((st, i) => {
       if (!(WEBHOOK_STATUSES as readonly string[]).includes(st))
-        bad.push(`unknown status "${st}" (use ${WEBHOOK_STATUSES.map((v) => `"${v}"`).join(', ')})`);
+        bad.push(
+          `"statuses[${i}]" is not a known status (use ${WEBHOOK_STATUSES.map((v) => `"${v}"`).join(', ')})`,
+        );
+    });
     if (d.format === 'cloudevents' && d.signingSecret === undefined)
       bad.push('"signingSecret" is required for the cloudevents format (receivers verify the signature)');
     if (seen.has(d.name.toLowerCase())) bad.push('the name is used by another destination');

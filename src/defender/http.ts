@@ -10,6 +10,7 @@
  * members (status `awaitingAction`, new detection sources) as `unknownFutureValue` (Microsoft Graph
  * "Best practices: evolvable enums").
  */
+import { redact } from '../http/redact';
 import type { TokenProvider } from '../auth/app-token';
 import type { ApiFlavour } from './incident';
 import { BudgetExhaustedError, DefenderApiError } from './errors';
@@ -286,7 +287,8 @@ const PERMISSIONS: Record<ApiFlavour, { read: string; write: string }> = {
 export function describeHttpError(req: DefenderRequest, status: number, body: string): DefenderApiError {
   const { code, message } = errorCode(body);
   const name = apiName(req.api);
-  const detail = message ? `: ${message.slice(0, 300)}` : '';
+  // Defender's own words may quote what it was sent: redacted before they reach a log or a problem body.
+  const detail = message ? `: ${redact(message.slice(0, 300))}` : '';
   if (status === 429)
     return new DefenderApiError(
       `${name} is throttling tenant ${req.tenantId} (429)${detail}`,

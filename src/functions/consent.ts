@@ -1,15 +1,19 @@
 /**
- * Admin-consent onboarding over HTTP (anonymous: a customer's administrator clicks the link).
+ * Admin-consent onboarding over HTTP.
  *
- *   GET /api/consent?tenant=<id or domain>   → 302 to Entra ID's admin-consent page (JSON clients: the link)
- *   GET /api/consent/callback?...            → a small page saying what happened and what happens next
+ *   GET /api/consent?tenant=<id or domain>   → 302 to Entra ID's admin-consent page (JSON clients: the link).
+ *                                              Function key: issuing a link is the operator's act.
+ *   GET /api/consent/callback?...            → anonymous (the customer's administrator comes back from
+ *                                              Entra ID): a small page saying what happened and what next
  *
  * Thin: the work is in src/tenants/consent.ts. Browsers get HTML pages (every value escaped); a client
  * that asks for JSON (`Accept: application/json`) gets JSON, and RFC 9457 problem JSON for errors.
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { HttpProblem, jsonResponse, problemResponse } from '../http/problem';
-import { ConsentError, type ConsentService } from '../tenants/consent';
+import { redact } from '../http/redact';
+import { RelayAuthError } from '../auth/errors';
+import { ConsentError, type ConsentResult, type ConsentService } from '../tenants/consent';
 
 export interface ConsentDeps {
   consent: ConsentService;
@@ -48,7 +52,7 @@ export function consentCallbackHandler(relay: ConsentDeps): HttpHandler {
       requireGet(request);
       const result = await relay.consent.complete(request.query);
       context.log(
-        `Tenant ${result.tenantId} onboarded by admin consent${result.wasKnown ? ' (again)' : ''}.`,
+        `Tenant ${result.tenantId}: admin consent proven (roles ${result.roles.join(', ')}); ${result.outcome}.`,
       );
       if (wantsJson(request)) {
         return jsonResponse(200, {
@@ -56,16 +60,33 @@ export function consentCallbackHandler(relay: ConsentDeps): HttpHandler {
           status: result.tenant.status,
           onboardedAt: result.tenant.onboardedAt,
           reconsent: result.wasKnown,
+          outcome: result.outcome,
         });
       }
-      return page(200, 'Tenant onboarded', [
-        `Admin consent for tenant <strong>${escapeHtml(result.tenantId)}</strong> was received and recorded${result.wasKnown ? ' (this tenant was known already; it is enabled again)' : ''}.`,
-        'What happens next: the relay syncs this tenant’s Microsoft Defender incidents from its next scheduled run (every few minutes). ' +
-          'Entra ID can take a few minutes to make a new consent effective everywhere; a first run that fails for that reason is retried by the next one.',
-        'To stop it later, remove the app from the tenant’s Enterprise applications, or ask your service provider to disable the tenant.',
-        'You can close this page.',
-      ]);
+      return page(
+        200,
+        result.outcome === 'kept-off' ? 'Consent received' : 'Tenant onboarded',
+        callbackPage(result),
+      );
     });
+}
+
+function callbackPage(result: ConsentResult): string[] {
+  const tenant = `<strong>${escapeHtml(result.tenantId)}</strong>`;
+  if (result.outcome === 'kept-off') {
+    return [
+      `Admin consent for tenant ${tenant} was confirmed with Entra ID and recorded.`,
+      `Your service provider has this tenant ${escapeHtml(result.tenant.status)} on the relay, so its incidents are not synced. ` +
+        'Consent does not switch it back on: ask your service provider to enable the tenant if it should be synced again.',
+      'You can close this page.',
+    ];
+  }
+  return [
+    `Admin consent for tenant ${tenant} was confirmed with Entra ID and recorded${result.wasKnown ? ' (this tenant was known already)' : ''}.`,
+    'What happens next: the relay syncs this tenant’s Microsoft Defender incidents from its next scheduled run (every few minutes).',
+    'To stop it later, remove the app from the tenant’s Enterprise applications, or ask your service provider to disable the tenant.',
+    'You can close this page.',
+  ];
 }
 
 async function answer(
@@ -81,14 +102,29 @@ async function answer(
       const code = error.code;
       const title = error.title;
       const detail = error.detail ?? '';
-      if (status >= 500) context.warn(`${context.functionName}: ${status} ${code}`);
+      const cause = error instanceof ConsentError ? error.logDetail : undefined;
+      if (status >= 500 || cause)
+        context.warn(`${context.functionName}: ${status} ${code}${cause ? `: ${redact(cause)}` : ''}`);
       if (wantsJson(request)) {
         const headers = error instanceof HttpProblem ? error.headers : undefined;
         return problemResponse(new HttpProblem(status, detail, { code, title, headers }), pathOf(request));
       }
       return page(status, title, [escapeHtml(detail)]);
     }
-    // Storage or Key Vault failed: no detail to the caller, the cause (without secrets) in the log.
+    if (error instanceof RelayAuthError) {
+      // Key Vault (or the managed identity) failed: what to do is for the operator, in the log.
+      context.error(`${context.functionName}: 503 ${error.code}: ${redact(error.message)}`);
+      const detail =
+        'Onboarding is unavailable right now: the relay could not read what it needs. Try again in a few minutes; its operator finds the cause in its log.';
+      if (wantsJson(request)) {
+        return problemResponse(
+          new HttpProblem(503, detail, { code: 'relay-unavailable', headers: { 'retry-after': '60' } }),
+          pathOf(request),
+        );
+      }
+      return page(503, 'Onboarding unavailable', [escapeHtml(detail)]);
+    }
+    // Storage failed: no detail to the caller, the cause (without secrets) in the log.
     const e = error as { name?: string; code?: string; statusCode?: number };
     context.error(
       `${context.functionName}: unexpected ${e?.name ?? 'error'} ${e?.code ?? ''} ${e?.statusCode ?? ''}`.trim(),

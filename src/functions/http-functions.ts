@@ -26,12 +26,14 @@ export const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OP
 
 export const HTTP_FUNCTIONS: HttpFunctionDefinition[] = [
   { name: 'syncNow', route: 'sync', methods: ['POST'], authLevel: 'function', handler: syncHttpHandler },
-  // Admin-consent onboarding: anonymous, a customer's administrator follows the link in a browser.
+  // Admin-consent onboarding: issuing a link is the operator's act (function key, or `tenants invite`);
+  // the callback is anonymous (the customer's administrator comes back from Entra ID), and records a
+  // tenant only with a state this relay issued and a consent proven by a token for that tenant.
   {
     name: 'consentStart',
     route: 'consent',
     methods: ['GET'],
-    authLevel: 'anonymous',
+    authLevel: 'function',
     handler: consentStartHandler,
   },
   {
@@ -53,7 +55,7 @@ export const HTTP_FUNCTIONS: HttpFunctionDefinition[] = [
   // Inbound webhooks: the Standard Webhooks signature is the authentication.
   {
     name: 'inboundIncidentUpdates',
-    route: 'webhooks/incident-updates',
+    route: 'webhooks/incident-updates/{sender?}',
     methods: ['POST'],
     authLevel: 'anonymous',
     handler: inboundWebhookHandler,

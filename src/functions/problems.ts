@@ -29,9 +29,13 @@ export function toProblem(error: unknown, context: 'user' | 'app' = 'app'): unkn
   if (error instanceof RelayAuthError) {
     if (error.code === 'consent_missing')
       return new HttpProblem(403, error.message, { code: 'consent-missing' });
-    return new HttpProblem(503, `The relay could not get a Defender token: ${error.message}`, {
-      code: 'token-unavailable',
-    });
+    // Key Vault, the managed identity or the app's credential: the operator's business. The caller learns
+    // that it failed and when to try again; the cause (which vault, which secret) goes to the log.
+    return new HttpProblem(
+      503,
+      'The relay could not get a Defender token right now. Try again later; its operator finds the cause in its log.',
+      { code: 'token-unavailable', headers: { 'retry-after': '60' }, logDetail: error.message },
+    );
   }
   return error;
 }

@@ -12,6 +12,7 @@
  * A check marked `required: false` (an optional feature) makes the answer `degraded`, not `unhealthy`.
  */
 import type { Relay } from '../relay';
+import { DEFAULT_SENDER } from '../config/inbound-senders';
 
 export interface HealthCheck {
   name: string;
@@ -37,7 +38,10 @@ export interface HealthOptions {
   now?: () => number;
 }
 
-type HealthRelay = Pick<Relay, 'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user'>;
+type HealthRelay = Pick<
+  Relay,
+  'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user' | 'inbound'
+>;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -82,7 +86,7 @@ export async function runHealthChecks(
   const check = (
     name: string,
     required: boolean,
-    fn: () => Promise<string | Omit<HealthCheck, 'name' | 'required'>>,
+    fn: () => Promise<string | (Omit<HealthCheck, 'name' | 'required'> & { required?: boolean })>,
   ) =>
     checks.push(
       withTimeout(timeoutMs, name, fn).then(
@@ -102,11 +106,27 @@ export async function runHealthChecks(
       return `The managed identity can read the app's ${config.credential.kind} from Key Vault.`;
     });
   }
-  check(`keyvault:${config.inbound.secretName}`, false, async () => {
-    if (!relay.secrets) throw new Error('KEY_VAULT_URL is not set: inbound webhooks cannot be verified.');
-    await relay.secrets.get(config.inbound.secretName);
-    return 'The inbound webhook signing secret is readable.';
-  });
+  // Inbound senders: a secret that is there must be a valid Standard Webhooks secret (fail closed); a
+  // missing one only means inbound webhooks are not set up, unless INBOUND_SENDERS names the sender.
+  for (const sender of config.inbound.senders) {
+    check(`inbound:sender:${sender.name}`, true, async () => {
+      if (!relay.secrets) throw new Error('KEY_VAULT_URL is not set: inbound webhooks cannot be verified.');
+      const result = await relay.inbound.checkSecret(sender);
+      if (result.ok) return result.detail;
+      if (result.missing && sender.name === DEFAULT_SENDER)
+        return { ok: false, required: false, detail: result.detail };
+      throw new Error(result.detail);
+    });
+  }
+  if ((config as { webhooks?: { allowPrivateAddresses?: boolean } }).webhooks?.allowPrivateAddresses) {
+    check('webhooks:private-addresses', false, () =>
+      Promise.resolve({
+        ok: false,
+        detail:
+          'WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: webhooks may reach private, loopback and link-local addresses. Local development only: turn it off in Azure.',
+      }),
+    );
+  }
 
   // Tenants: the registry (setting + consented), or the setting when the registry cannot be read.
   let tenants = config.tenants;

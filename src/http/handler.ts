@@ -30,8 +30,10 @@ export function httpFunction(
       return await handle(request, context);
     } catch (error) {
       if (error instanceof HttpProblem) {
-        if (error.status >= 500)
-          context.warn(`${context.functionName}: ${error.status} ${redact(error.detail)}`);
+        if (error.status >= 500 || error.logDetail)
+          context.warn(
+            `${context.functionName}: ${error.status} ${redact(error.detail)}${error.logDetail ? ` Cause: ${redact(error.logDetail)}` : ''}`,
+          );
         return problemResponse(error, instance);
       }
       context.error(`${context.functionName}: unexpected ${describeUnexpected(error)}`);

@@ -53,6 +53,8 @@ export interface HttpProblemOptions {
   headers?: Record<string, string>;
   /** Extension members added to the problem object. */
   extensions?: Record<string, unknown>;
+  /** The cause behind `detail`, for the log only (the operator's business, not the caller's). */
+  logDetail?: string;
 }
 
 /** An error that is the HTTP answer. `detail` is shown to the caller: never put a secret or token in it. */
@@ -62,6 +64,7 @@ export class HttpProblem extends Error {
   readonly errors?: FieldError[];
   readonly headers?: Record<string, string>;
   readonly extensions?: Record<string, unknown>;
+  readonly logDetail?: string;
 
   constructor(
     public readonly status: number,
@@ -75,6 +78,7 @@ export class HttpProblem extends Error {
     this.errors = options.errors;
     this.headers = options.headers;
     this.extensions = options.extensions;
+    this.logDetail = options.logDetail;
   }
 
   toJSON(instance?: string): ProblemDetails {

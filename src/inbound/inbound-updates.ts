@@ -1,7 +1,9 @@
 /**
- * Inbound incident updates from ticketing and SOAR systems: verified by a Standard Webhooks signature
- * (secret from Key Vault), stale timestamps and repeated message ids refused, then applied to Defender
- * with the application context. An update whose application fails is put on the retry queue (a
+ * Inbound incident updates from ticketing and SOAR systems. Each sender (INBOUND_SENDERS) is a named
+ * entity with its own Standard Webhooks secret (from Key Vault) and the tenants it may act in: a message
+ * is verified with its sender's secret only, and may touch only that sender's tenants. Stale timestamps
+ * and repeated message ids are refused, then the update is applied to Defender with the application
+ * context. The sender's name is kept with the message id, in the retry queue and in the log. An update whose application fails is put on the retry queue (a
  * queue-triggered function applies it later; after the host's attempts it lands in `<queue>-poison`):
  * it is kept, never dropped.
  *
@@ -13,6 +15,9 @@ import type { TableClient } from '@azure/data-tables';
 import type { QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
 import type { SecretSource } from '../auth/key-vault-secrets';
+import type { InboundSender } from '../config/settings';
+import { DEFAULT_SENDER } from '../config/inbound-senders';
+import { signingKeys, SigningSecretError } from '../delivery/webhook-signer';
 import type { ApiFlavour } from '../defender/incident';
 import {
   checkIncidentUpdate,
@@ -22,6 +27,7 @@ import {
   type UpdateResult,
 } from '../defender/actions';
 import { verifyWebhook, type WebhookHeaders } from './signature';
+import { redact } from '../http/redact';
 
 /** The body an inbound webhook carries. */
 export const inboundUpdateSchema = z
@@ -47,6 +53,8 @@ export type InboundUpdate = z.output<typeof inboundUpdateSchema>;
 
 export interface RetryMessage {
   webhookId: string;
+  /** The sender's name (absent in messages queued before senders existed: the default sender). */
+  sender?: string;
   tenantId: string;
   incidentId: string;
   update: IncidentUpdate;
@@ -56,6 +64,7 @@ export interface RetryMessage {
 
 export const retryMessageSchema = z.object({
   webhookId: z.string().min(1),
+  sender: z.string().optional(),
   tenantId: z.string().min(1),
   incidentId: z.string().regex(/^\d{1,19}$/),
   update: z.record(z.string(), z.unknown()),
@@ -63,20 +72,29 @@ export const retryMessageSchema = z.object({
   firstError: z.string().optional(),
 });
 
+export type Verdict =
+  | { kind: 'ok'; sender: InboundSender }
+  | { kind: 'unknown-sender' }
+  | { kind: 'bad-signature'; sender: InboundSender }
+  | { kind: 'stale'; sender: InboundSender };
+
+/** A sender's secret in Key Vault is not a Standard Webhooks secret: nothing is verified with it. */
+export class InboundSecretError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InboundSecretError';
+  }
+}
+
 export type ReceiveOutcome =
-  | { kind: 'bad-signature' }
-  | { kind: 'stale' }
-  | { kind: 'duplicate' }
-  | { kind: 'applied'; result: UpdateResult }
-  | { kind: 'queued'; error: string };
+  { kind: 'duplicate' } | { kind: 'applied'; result: UpdateResult } | { kind: 'queued'; error: string };
 
 export interface InboundOptions {
   secrets: SecretSource;
-  secretName: string;
+  senders: InboundSender[];
   table: TableClient;
   retryQueue: QueueClient;
   replayWindowMs: number;
-  homeTenantId: string;
   api: ApiFlavour;
   /** Actions with the application context. */
   actions: DefenderActions;
@@ -96,31 +114,75 @@ export class InboundUpdates {
     return this.options.now?.() ?? Date.now();
   }
 
-  /** Checks the signature and the timestamp (call before parsing the body). */
-  async verify(headers: WebhookHeaders, body: Buffer): Promise<'ok' | 'bad-signature' | 'stale'> {
-    const secret = await this.options.secrets.get(this.options.secretName);
-    let result = verifyWebhook(secret, headers, body, {
-      windowMs: this.options.replayWindowMs,
-      now: this.now(),
-    });
+  /** The sender a route names (no name: `default`). */
+  sender(name: string | undefined): InboundSender | undefined {
+    const wanted = (name ?? DEFAULT_SENDER).toLowerCase();
+    return this.options.senders.find((s) => s.name.toLowerCase() === wanted);
+  }
+
+  /**
+   * Checks the signature with the sender's secret, and the timestamp (call before parsing the body). A
+   * signature that does not match is checked once more against the secret read again (rotation); Key
+   * Vault is asked at most once per SECRET_REFRESH_MIN_SECONDS however many bad messages come.
+   */
+  async verify(senderName: string | undefined, headers: WebhookHeaders, body: Buffer): Promise<Verdict> {
+    const sender = this.sender(senderName);
+    if (!sender) return { kind: 'unknown-sender' };
+    const check = (keys: Buffer[]) =>
+      verifyWebhook(keys, headers, body, { windowMs: this.options.replayWindowMs, now: this.now() });
+    const secret = await this.options.secrets.get(sender.secret);
+    let result = check(this.keys(sender, secret));
     if (!result.ok && result.reason === 'signature') {
-      // The secret may have been rotated in Key Vault since it was cached.
-      const fresh = await this.options.secrets.refresh(this.options.secretName);
-      if (fresh !== secret) {
-        result = verifyWebhook(fresh, headers, body, {
-          windowMs: this.options.replayWindowMs,
-          now: this.now(),
-        });
-      }
+      const fresh = await this.options.secrets.refresh(sender.secret);
+      if (fresh !== secret) result = check(this.keys(sender, fresh));
     }
-    if (result.ok) return 'ok';
-    return result.reason === 'stale' ? 'stale' : 'bad-signature';
+    if (result.ok) return { kind: 'ok', sender };
+    return { kind: result.reason === 'stale' ? 'stale' : 'bad-signature', sender };
+  }
+
+  /**
+   * Reads and checks one sender's secret (start-up and deep health). `missing`: Key Vault has no such
+   * secret (inbound webhooks not set up); any other failure is a misconfiguration.
+   */
+  async checkSecret(sender: InboundSender): Promise<{ ok: boolean; missing?: boolean; detail: string }> {
+    try {
+      this.keys(sender, await this.options.secrets.get(sender.secret));
+      return {
+        ok: true,
+        detail: `Inbound sender "${sender.name}": its signing secret is readable and valid.`,
+      };
+    } catch (error) {
+      const missing = (error as { code?: string })?.code === 'secret_not_found';
+      return { ok: false, missing, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /** Where an update acts: the body's tenant or the sender's default, and whether the sender may act there. */
+  tenantFor(sender: InboundSender, input: InboundUpdate): { tenantId: string; allowed: boolean } {
+    const tenantId = (input.tenantId ?? sender.defaultTenant).toLowerCase();
+    return { tenantId, allowed: sender.tenants.includes(tenantId) };
+  }
+
+  private keys(sender: InboundSender, secret: string): Buffer[] {
+    try {
+      return signingKeys(secret);
+    } catch (error) {
+      if (!(error instanceof SigningSecretError)) throw error;
+      throw new InboundSecretError(
+        `Inbound sender "${sender.name}": Key Vault secret '${sender.secret}' is refused (${error.message}); no message is accepted until it holds whsec_<base64> of at least 24 random bytes.`,
+      );
+    }
   }
 
   /** Records the message id, applies the update, or queues it for retry when applying fails. */
-  async accept(webhookId: string, input: InboundUpdate, log: (m: string) => void): Promise<ReceiveOutcome> {
-    const tenantId = (input.tenantId ?? this.options.homeTenantId).toLowerCase();
-    if (!(await this.claim(webhookId, tenantId, input.incidentId))) return { kind: 'duplicate' };
+  async accept(
+    webhookId: string,
+    sender: InboundSender,
+    input: InboundUpdate & { tenantId: string },
+    log: (m: string) => void,
+  ): Promise<ReceiveOutcome> {
+    const tenantId = input.tenantId;
+    if (!(await this.claim(webhookId, sender.name, tenantId, input.incidentId))) return { kind: 'duplicate' };
     const { tenantId: _t, incidentId, source, ...update } = input;
     void _t;
     try {
@@ -130,15 +192,23 @@ export class InboundUpdates {
         incidentId,
         update,
       );
-      await this.mark(webhookId, 'applied');
+      await this.mark(webhookId, sender.name, 'applied');
       return { kind: 'applied', result };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : 'unknown error';
-      const message: RetryMessage = { webhookId, tenantId, incidentId, update, source, firstError: reason };
+      const reason = redact(error instanceof Error ? error.message : 'unknown error');
+      const message: RetryMessage = {
+        webhookId,
+        sender: sender.name,
+        tenantId,
+        incidentId,
+        update,
+        source,
+        firstError: reason,
+      };
       await this.enqueue(message);
-      await this.mark(webhookId, 'queued', reason);
+      await this.mark(webhookId, sender.name, 'queued', reason);
       log(
-        `Inbound update ${webhookId} for incident ${incidentId} in tenant ${tenantId} was queued for retry: ${reason}`,
+        `Inbound update ${webhookId} from sender "${sender.name}" for incident ${incidentId} in tenant ${tenantId} was queued for retry: ${reason}`,
       );
       return { kind: 'queued', error: reason };
     }
@@ -152,7 +222,7 @@ export class InboundUpdates {
       message.incidentId,
       message.update,
     );
-    await this.mark(message.webhookId, 'applied').catch(() => undefined);
+    await this.mark(message.webhookId, message.sender ?? DEFAULT_SENDER, 'applied').catch(() => undefined);
     return result;
   }
 
@@ -178,17 +248,25 @@ export class InboundUpdates {
     return this.tableReady;
   }
 
-  private rowKey(webhookId: string): string {
-    return crypto.createHash('sha256').update(webhookId).digest('hex');
+  /** Message ids are per sender (the default sender keeps the keys of before senders existed). */
+  private rowKey(webhookId: string, sender: string): string {
+    const key = sender === DEFAULT_SENDER ? webhookId : `${sender}\n${webhookId}`;
+    return crypto.createHash('sha256').update(key).digest('hex');
   }
 
   /** True when this delivery owns the message id (first time, or taking over a stuck record). */
-  private async claim(webhookId: string, tenantId: string, incidentId: string): Promise<boolean> {
+  private async claim(
+    webhookId: string,
+    sender: string,
+    tenantId: string,
+    incidentId: string,
+  ): Promise<boolean> {
     await this.ensureTable();
     const entity = {
       partitionKey: PARTITION,
-      rowKey: this.rowKey(webhookId),
+      rowKey: this.rowKey(webhookId, sender),
       webhookId: webhookId.slice(0, 256),
+      sender,
       tenantId,
       incidentId,
       status: 'received',
@@ -214,11 +292,11 @@ export class InboundUpdates {
     }
   }
 
-  private async mark(webhookId: string, status: string, error?: string): Promise<void> {
+  private async mark(webhookId: string, sender: string, status: string, error?: string): Promise<void> {
     await this.options.table.updateEntity(
       {
         partitionKey: PARTITION,
-        rowKey: this.rowKey(webhookId),
+        rowKey: this.rowKey(webhookId, sender),
         status,
         updatedAt: new Date(this.now()).toISOString(),
         ...(error ? { error: error.slice(0, 1000) } : {}),

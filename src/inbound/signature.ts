@@ -2,7 +2,9 @@
  * Standard Webhooks verification (https://www.standardwebhooks.com): the sender signs
  * `${webhook-id}.${webhook-timestamp}.${body}` with HMAC-SHA256 and a shared secret (`whsec_<base64>`),
  * and sends `webhook-signature: v1,<base64>` (several, space-separated, during a secret rotation).
- * Comparisons are constant-time; the timestamp must be within the replay window either way.
+ * Comparisons are constant-time; the timestamp must be within the replay window either way. The keys come
+ * from `signingKeys` (src/delivery/webhook-signer.ts), which refuses a secret that is not whsec_<base64>
+ * of at least 24 bytes: a message is never checked against an empty or shortened key.
  */
 import crypto from 'node:crypto';
 
@@ -14,31 +16,25 @@ export interface WebhookHeaders {
 
 export type VerifyResult = { ok: true; timestampMs: number } | { ok: false; reason: 'signature' | 'stale' };
 
-export function secretKey(secret: string): Buffer {
-  const s = secret.trim();
-  return Buffer.from(s.startsWith('whsec_') ? s.slice('whsec_'.length) : s, 'base64');
+function mac(key: Buffer, headers: WebhookHeaders, body: Buffer): Buffer {
+  return crypto.createHmac('sha256', key).update(`${headers.id}.${headers.timestamp}.`).update(body).digest();
 }
 
-export function sign(secret: string, id: string, timestamp: string, body: Buffer | string): string {
-  const mac = crypto.createHmac('sha256', secretKey(secret));
-  mac.update(`${id}.${timestamp}.`);
-  mac.update(body);
-  return `v1,${mac.digest('base64')}`;
-}
-
+/** Checks a message against every key (a secret being rotated holds two). */
 export function verifyWebhook(
-  secret: string,
+  keys: Buffer[],
   headers: WebhookHeaders,
   body: Buffer,
   options: { windowMs: number; now?: number },
 ): VerifyResult {
-  const expected = Buffer.from(sign(secret, headers.id, headers.timestamp, body).slice(3), 'base64');
+  if (keys.length === 0) return { ok: false, reason: 'signature' };
+  const expected = keys.map((key) => mac(key, headers, body));
   const matches = headers.signature
     .split(/\s+/)
     .filter((s) => s.startsWith('v1,'))
     .some((s) => {
       const given = Buffer.from(s.slice(3), 'base64');
-      return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+      return expected.some((e) => given.length === e.length && crypto.timingSafeEqual(given, e));
     });
   if (!matches) return { ok: false, reason: 'signature' };
   const timestampMs = Number(headers.timestamp) * 1000;

@@ -7,7 +7,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import type { StorageConfig } from '../config/settings';
+import { isLocalStorageConnection, type StorageConfig } from '../config/settings';
 
 export interface StorageClients {
   queues: QueueServiceClient;
@@ -25,9 +25,11 @@ export function createStorageClients(
 ): StorageClients {
   if (config.connectionString) {
     const cs = config.connectionString;
-    // Azurite answers over plain http; the SDKs accept it only when told so.
+    // Azurite answers over plain http; the SDKs accept it only when told so, and only for this machine
+    // (loadConfig refuses DefaultEndpointsProtocol=http for a storage account elsewhere).
     const allowInsecureConnection =
-      /(^|;)\s*(DefaultEndpointsProtocol=http|UseDevelopmentStorage=true)\s*(;|$)/i.test(cs);
+      /(^|;)\s*(DefaultEndpointsProtocol=http|UseDevelopmentStorage=true)\s*(;|$)/i.test(cs) &&
+      isLocalStorageConnection(cs);
     return {
       queues: QueueServiceClient.fromConnectionString(cs),
       deliveryQueues: QueueServiceClient.fromConnectionString(cs, NO_RETRIES),

@@ -26,6 +26,8 @@ export interface TenantEntry {
   onboardedBy?: OnboardedBy;
   /** For admin consent: the nonce of the `state` that came back with it. */
   consentId?: string;
+  /** When admin consent was last proven for this tenant. */
+  consentedAt?: string;
   updatedAt?: string;
   lastOutcome?: string;
   lastSyncAt?: string;
@@ -40,6 +42,12 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isTenantId(value: string): boolean {
   return GUID.test(value);
+}
+
+export interface ConsentRecord {
+  tenant: TenantEntry;
+  /** `kept-off`: the tenant is disabled or removed by an operator and stays so. */
+  outcome: 'onboarded' | 'reconsented' | 'kept-off';
 }
 
 export class TenantNotFoundError extends Error {
@@ -119,6 +127,70 @@ export class TenantRegistry {
       'Merge',
     );
     return (await this.get(id))!;
+  }
+
+  /**
+   * Records a proven admin consent. A new tenant is added enabled; an enabled one gets the new consent
+   * (and a clean slate); a tenant an operator disabled or removed keeps its status: consent is the
+   * customer's act, switching a tenant back on is the operator's. Atomic against a concurrent
+   * `setStatus` (the row's ETag), so an operator's disable is never overwritten.
+   */
+  async recordConsent(tenantId: string, info: { consentId: string }): Promise<ConsentRecord> {
+    const id = normalize(tenantId);
+    await this.ensure();
+    for (let attempt = 0; ; attempt++) {
+      const now = this.now().toISOString();
+      const existing = await this.row(id);
+      try {
+        if (!existing) {
+          await this.table.createEntity({
+            partitionKey: TENANT_PARTITION,
+            rowKey: id,
+            status: 'enabled',
+            onboardedAt: now,
+            onboardedBy: 'admin-consent',
+            consentId: info.consentId,
+            consentedAt: now,
+            updatedAt: now,
+          });
+          return { tenant: (await this.get(id))!, outcome: 'onboarded' };
+        }
+        const status = toEntry(existing).status;
+        const kept = status !== 'enabled';
+        await this.table.updateEntity(
+          {
+            partitionKey: TENANT_PARTITION,
+            rowKey: id,
+            consentId: info.consentId,
+            consentedAt: now,
+            updatedAt: now,
+            ...(typeof existing.onboardedAt === 'string' ? {} : { onboardedAt: now }),
+            // A re-consent after a revocation starts with a clean slate.
+            ...(kept ? {} : { lastError: '', lastErrorCode: '' }),
+          },
+          'Merge',
+          { etag: existing.etag },
+        );
+        return { tenant: (await this.get(id))!, outcome: kept ? 'kept-off' : 'reconsented' };
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        // Someone wrote the row meanwhile (an operator, a second callback): read it again.
+        if ((status === 409 || status === 412) && attempt < 3) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Whether a consent `state` nonce was used already (checked before the consent is proven). */
+  async isNonceUsed(nonce: string): Promise<boolean> {
+    await this.ensure();
+    try {
+      await this.table.getEntity(NONCE_PARTITION, nonce, { queryOptions: { select: ['RowKey'] } });
+      return true;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return false;
+      throw error;
+    }
   }
 
   /** Disables or removes a tenant: its sync stops, its row and its history stay. */
@@ -230,6 +302,7 @@ function toEntry(e: TableEntityResult<Record<string, unknown>>): TenantEntry {
     onboardedAt: s('onboardedAt'),
     onboardedBy: s('onboardedBy') as OnboardedBy | undefined,
     consentId: s('consentId'),
+    consentedAt: s('consentedAt'),
     updatedAt: s('updatedAt'),
     lastOutcome: s('lastOutcome'),
     lastSyncAt: s('lastSyncAt'),

@@ -8,6 +8,7 @@ import { HttpRequest, type HttpHandler } from '@azure/functions';
 import type { Simulator } from '../../tools/simulator';
 import { startWorld, uniqueSuffix, type World } from './world';
 import type { LogCapture } from './log-capture';
+import type { RelayOptions } from '../../src/relay';
 
 export interface ActionsWorld extends World {
   webhookSecret: string;
@@ -27,6 +28,7 @@ export async function startActionsWorld(
   sim: Simulator,
   logs: LogCapture,
   env: Record<string, string> = {},
+  relayOptions?: RelayOptions,
 ): Promise<ActionsWorld> {
   const suffix = uniqueSuffix();
   const secretName = `inbound-webhook-secret-${suffix}`;
@@ -40,6 +42,7 @@ export async function startActionsWorld(
       INBOUND_RETRY_QUEUE_NAME: `inbound-retry-${suffix}`,
       ...env,
     },
+    relayOptions,
   });
   sim.grantPermissions(world.app.clientId, world.tenantId, 'graph', [
     'SecurityIncident.ReadWrite.All',

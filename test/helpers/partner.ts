@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { AppRegistration, RegisterAppInput, Simulator } from '../../tools/simulator';
 import { identityEnv, simulatorAppSettings } from '../../tools/simulator/app-settings';
 import { loadConfig, type RelayConfig } from '../../src/config/settings';
-import { createRelay, type Relay } from '../../src/relay';
+import { createRelay, type Relay, type RelayOptions } from '../../src/relay';
 import { drainQueue, storageConnectionString, uniqueSuffix } from './world';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 
@@ -29,7 +29,12 @@ export interface PartnerWorld {
 
 export function partnerWorld(
   sim: Simulator,
-  options: { app?: Partial<RegisterAppInput>; env?: Record<string, string>; secretValue?: string } = {},
+  options: {
+    app?: Partial<RegisterAppInput>;
+    env?: Record<string, string>;
+    secretValue?: string;
+    relayOptions?: RelayOptions;
+  } = {},
 ): PartnerWorld {
   Object.assign(process.env, identityEnv(sim));
   const homeTenantId = sim.addTenant();
@@ -61,7 +66,7 @@ export function partnerWorld(
     ...options.env,
   };
   const config = loadConfig(env);
-  const relay = createRelay(config);
+  const relay = createRelay(config, options.relayOptions);
   return {
     sim,
     homeTenantId,
@@ -74,7 +79,7 @@ export function partnerWorld(
       if (consent) sim.grantPermissions(app.clientId, tenantId, 'graph', ['SecurityIncident.Read.All']);
       return tenantId;
     },
-    freshRelay: () => createRelay(loadConfig(env)),
+    freshRelay: () => createRelay(loadConfig(env), options.relayOptions),
     drainQueue: () => drainQueue(relay.storage.queues.getQueueClient(names.queue)),
   };
 }

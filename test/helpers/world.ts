@@ -13,7 +13,7 @@ import {
   type AppRegistration,
 } from '../../tools/simulator';
 import { loadConfig, type RelayConfig } from '../../src/config/settings';
-import { createRelay, type Relay } from '../../src/relay';
+import { createRelay, type Relay, type RelayOptions } from '../../src/relay';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import { identityEnv, simulatorAppSettings } from '../../tools/simulator/app-settings';
 import { takeAllMessages } from '../../tools/queue-messages';
@@ -41,6 +41,19 @@ export interface WorldOptions {
   sim?: Simulator;
   simulator?: SimulatorOptions;
   env?: Record<string, string>;
+  /** Options of createRelay, e.g. the Key Vault cache's clock (`movableClock`). */
+  relayOptions?: RelayOptions;
+}
+
+/** A clock that a test moves forward (past SECRET_REFRESH_MIN_SECONDS) without waiting. */
+export function movableClock(): { now: () => number; advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
 }
 
 export function storageConnectionString(): string {
@@ -94,7 +107,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     ...options.env,
   };
   const config = loadConfig(env);
-  const relay = createRelay(config);
+  const relay = createRelay(config, options.relayOptions);
   const queue = relay.storage.queues.getQueueClient(names.queue);
   return {
     sim,

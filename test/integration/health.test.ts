@@ -81,3 +81,20 @@ test('per-tenant lag is reported from the checkpoint', async () => {
   expect(lag).toMatchObject({ ok: false });
   expect(lag?.lagSeconds).toBeGreaterThan(3600);
 });
+
+test('WEBHOOK_ALLOW_PRIVATE_ADDRESSES on: deep health warns (degraded, not unhealthy)', async () => {
+  const { createRelay } = await import('../../src/relay');
+  const { loadConfig } = await import('../../src/config/settings');
+  const relay = createRelay(loadConfig({ ...world.env, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' }));
+  const res = await call(healthDeepHandler(relay), { method: 'GET', path: '/api/health/deep' }, logs);
+  expect(res.status).toBe(200);
+  expect(res.json.status).toBe('degraded');
+  expect(res.json.checks).toContainEqual(
+    expect.objectContaining({
+      name: 'webhooks:private-addresses',
+      ok: false,
+      required: false,
+      detail: expect.stringMatching(/WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on/),
+    }),
+  );
+});

@@ -23,13 +23,23 @@ beforeAll(async () => {
   logs.install();
   sim = await startSimulator();
   sim.keyVault.setSecret('consent-state-key', logs.secret(crypto.randomBytes(32).toString('base64')));
-  world = await startActionsWorld(sim, logs, {
-    CONSENT_REDIRECT_URI: 'https://relay.example/api/consent/callback',
-  });
+  // The Key Vault cache's clock stands still: every secret may be read once, and no request can force more.
+  const frozen = Date.now();
+  world = await startActionsWorld(
+    sim,
+    logs,
+    { CONSENT_REDIRECT_URI: 'https://relay.example/api/consent/callback' },
+    { now: () => frozen },
+  );
   await createDestinations(world);
 });
 afterAll(async () => {
   expect(logs.leaks()).toEqual([]);
+  // Thousands of random requests, most of them anonymous with bad signatures and forged states: still at
+  // most one Key Vault read per secret within the refresh interval.
+  for (const count of Object.values(sim.counters.snapshot().keyVaultReads)) {
+    expect(count).toBeLessThanOrEqual(1);
+  }
   logs.restore();
   await world?.stop();
   await sim?.stop();

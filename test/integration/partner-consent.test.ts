@@ -167,7 +167,7 @@ test('forged state: altered payload or signature, garbage, or another tenant, is
 test('expired state: refused with a page saying how to start again, nothing recorded', async () => {
   const tenantId = world.addCustomer();
   const back = await followConsent(await consentLink(tenantId));
-  // The same relay, 31 minutes later (the state lives 30).
+  // The same relay, a minute after the state's lifetime.
   const later = new ConsentService({
     clientId: world.config.clientId,
     authorityHost: world.config.endpoints.authorityHost,
@@ -176,7 +176,9 @@ test('expired state: refused with a page saying how to start again, nothing reco
     keySecretName: world.config.consent.stateKeySecretName,
     secrets: world.relay.secrets,
     registry: world.relay.tenants,
-    now: () => Date.now() + 31 * 60_000,
+    tokens: world.relay.tokens,
+    api: world.config.api,
+    now: () => Date.now() + world.config.consent.stateLifetimeMs + 60_000,
   });
   const res = await consentCallbackHandler({ consent: later })(get(String(back)), context('consentCallback'));
   expect(res.status).toBe(400);

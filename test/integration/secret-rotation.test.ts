@@ -4,13 +4,14 @@
  * the run goes on. Tokens here live 60 s, so MSAL asks Entra ID for a new one on every run.
  */
 import { startSimulator, type Simulator } from '../../tools/simulator';
-import { startWorld, type World } from '../helpers/world';
+import { movableClock, startWorld, type World } from '../helpers/world';
 
 let sim: Simulator;
 let world: World;
+const clock = movableClock();
 beforeAll(async () => {
   sim = await startSimulator({ tokenLifetimeSeconds: 60 });
-  world = await startWorld({ sim });
+  world = await startWorld({ sim, relayOptions: { now: clock.now } });
 });
 afterAll(async () => {
   await sim.stop();
@@ -29,18 +30,26 @@ test('a secret rotated in Key Vault is read again once when Entra ID rejects the
   sim.keyVault.setSecret(secretName, fresh);
   sim.incidents.create(world.tenantId);
 
+  // Within SECRET_REFRESH_MIN_SECONDS of the last read the vault is not asked again: the run fails, and
+  // says why; once the interval has passed, one read picks up the new secret.
+  const early = await world.relay.syncAll();
+  expect(early.errors).toEqual([expect.objectContaining({ error: expect.stringMatching(/AADSTS7000215/) })]);
+  expect(sim.counters.snapshot().keyVaultReads[secretName]).toBe(1);
+  clock.advance(world.config.secretRefreshMinMs);
+
   const run = await world.relay.syncAll();
   expect(run.errors).toEqual([]);
   expect(run.incidentsDelivered).toBe(1);
   const counters = sim.counters.snapshot();
   expect(counters.keyVaultReads[secretName]).toBe(2);
-  // Entra ID refused the old secret once.
-  expect(counters.byStatus.token?.['401'] ?? 0).toBe(1);
+  // Entra ID refused the old secret once per run: the same value is never sent twice.
+  expect(counters.byStatus.token?.['401'] ?? 0).toBe(2);
 });
 
 test('a secret that Key Vault still holds wrong is reported with what to do', async () => {
   sim.rotateAppSecret(world.app.clientId, `another-${Date.now()}-secret-value`);
   sim.incidents.create(world.tenantId);
+  clock.advance(world.config.secretRefreshMinMs);
   const run = await world.relay.syncAll();
   expect(run.errors).toEqual([
     expect.objectContaining({

@@ -16,7 +16,7 @@ import { Webhook } from 'standardwebhooks';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { ensureSimulatorTls } from '../../tools/simulator/tls.cjs';
 import { identityEnv } from '../../tools/simulator/app-settings';
-import { startWorld, uniqueSuffix, type World } from '../helpers/world';
+import { movableClock, startWorld, uniqueSuffix, type World } from '../helpers/world';
 import { loadConfig, type RelayConfig } from '../../src/config/settings';
 import { createRelay, createWebhookDelivery, type Relay } from '../../src/relay';
 import { webhookDeliveryHandler } from '../../src/functions/webhook-delivery';
@@ -133,6 +133,8 @@ interface Setup {
 }
 
 /** A relay with its own outbox queue and the given webhook destinations, their secrets in Key Vault. */
+const clock = movableClock();
+
 function setup(destinations: Dest[], env: Record<string, string> = {}): Setup {
   const suffix = uniqueSuffix();
   const secrets: Record<string, string> = {};
@@ -156,7 +158,7 @@ function setup(destinations: Dest[], env: Record<string, string> = {}): Setup {
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
     ...env,
   });
-  const relay = createRelay(config);
+  const relay = createRelay(config, { now: clock.now });
   // The same use case as the relay's, re-enqueueing retries visible at once.
   const delivery = createWebhookDelivery(config, relay.storage, relay.secrets!, {
     visibilityTimeout: () => 0,
@@ -354,7 +356,9 @@ test('a webhook URL rotated in Key Vault is read again when the cached one answe
   await enqueue(s);
   await s.drain();
   expect(receiver.to('/old-flow')).toHaveLength(1);
-  // The Teams workflow is re-created: a new URL in Key Vault; the old one now answers 404.
+  // Later than SECRET_REFRESH_MIN_SECONDS (the vault is read at most once in that interval)…
+  clock.advance(s.config.secretRefreshMinMs);
+  // …the Teams workflow is re-created: a new URL in Key Vault; the old one now answers 404.
   sim.keyVault.setSecret(urlSecret, receiver.url('/new-flow'));
   s.secrets[`${urlSecret}-new`] = receiver.url('/new-flow');
   receiver.script('/old-flow', [{ status: 404 }]);
@@ -521,7 +525,8 @@ test('defender-relay webhook test <name> sends a signed test event and prints wh
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true',
   };
   const { code, stdout, stderr } = await runCli(['webhook', 'test', 'cli-ce', '--json'], env);
-  expect(stderr).toBe('');
+  // The receiver is on loopback (WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true): the CLI says so, and nothing else.
+  expect(stderr).toMatch(/^warning: WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on: [^\n]*\n$/);
   expect(code).toBe(0);
   const out = JSON.parse(stdout);
   expect(out).toMatchObject({

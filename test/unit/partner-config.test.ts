@@ -76,7 +76,7 @@ describe('partner settings', () => {
     expect(config.consent).toEqual({
       redirectUri: undefined,
       stateKeySecretName: 'consent-state-key',
-      stateLifetimeMs: 30 * 60_000,
+      stateLifetimeMs: 24 * 60 * 60_000,
     });
   });
 

@@ -73,7 +73,7 @@ test('destinations load with their filters; format defaults to cloudevents; tena
 
 test('an unknown format fails start with a message naming the destination', () => {
   expect(problems([{ name: 'soc-teams', format: 'team', urlSecret: 'u' }])).toEqual([
-    'WEBHOOKS: destination "soc-teams": unknown format "team" (use "cloudevents", "teams", "slack")',
+    'WEBHOOKS: destination "soc-teams": "format" is not a known format (use "cloudevents", "teams", "slack")',
   ]);
 });
 
@@ -91,8 +91,8 @@ test('every bad destination is named, with every problem, in one message', () =>
   expect(found).toEqual([
     'WEBHOOKS: destination "a": "signingSecret" is required for the cloudevents format (receivers verify the signature)',
     expect.stringMatching(/^WEBHOOKS: destination "b": "urlSecret" is not a valid Key Vault secret name/),
-    expect.stringContaining('destination "c": unknown minSeverity "critical"'),
-    expect.stringContaining('destination "c": unknown status "open"'),
+    expect.stringContaining('destination "c": "minSeverity" is not a known severity'),
+    expect.stringContaining('destination "c": "statuses[0]" is not a known status'),
     'WEBHOOKS: destination "c": the name is used by another destination',
     expect.stringMatching(/^WEBHOOKS: destination "d": "url" is not allowed, webhook URLs are credentials/),
     'WEBHOOKS: destination "e": unknown field "extra"',
@@ -101,6 +101,23 @@ test('every bad destination is named, with every problem, in one message', () =>
   ]);
   // The URL given by mistake is not echoed.
   expect(found.join('\n')).not.toContain('contoso.webhook.office.com');
+});
+
+test('a value pasted into a wrong field is named by its field, never echoed', () => {
+  const url = 'https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual?sig=SECRETSIG';
+  const found = problems([
+    { name: url, format: 'teams', urlSecret: 'u' },
+    { name: 'ok', format: url, urlSecret: 'u' },
+    { name: 'ok2', format: 'teams', urlSecret: url },
+    { name: 'ok3', format: 'slack', urlSecret: 'u', minSeverity: url, statuses: [url] },
+    { name: 'ok4', format: 'slack', urlSecret: 'u', detectionSources: [url], tenants: [url] },
+  ]);
+  expect(found.length).toBeGreaterThanOrEqual(5);
+  expect(found[0]).toMatch(/^WEBHOOKS: destination #1: "name" is not a valid name/);
+  for (const line of found) {
+    expect(line).not.toContain('logic.azure.com');
+    expect(line).not.toContain('SECRETSIG');
+  }
 });
 
 test('WEBHOOKS that is not a JSON array is named', () => {

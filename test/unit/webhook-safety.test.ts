@@ -37,6 +37,22 @@ test.each([
   ['::', 'unspecified'],
   ['224.0.0.1', 'multicast'],
   ['240.0.0.1', 'reserved'],
+  // IPv6 forms that carry an IPv4 address, or tunnel to one: classed by what they reach.
+  ['::7f00:1', 'loopback'],
+  ['::127.0.0.1', 'loopback'],
+  ['::a9fe:a9fe', 'metadata'],
+  ['::ffff:0:7f00:1', 'loopback'],
+  ['::ffff:0:a00:1', 'private'],
+  ['64:ff9b::7f00:1', 'loopback'],
+  ['64:ff9b:1::1', 'private'],
+  ['64:ff9b:1:7f00:1::', 'private'],
+  ['2002:7f00:1::', 'loopback'],
+  ['2002:a9fe:a9fe::1', 'metadata'],
+  ['2002:808:808::1', 'reserved'],
+  ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'],
+  ['2001:db8::1', 'reserved'],
+  ['fec0::1', 'reserved'],
+  ['64:ff9b::808:808', 'public'],
 ])('%s is %s', (address, cls) => {
   expect(classifyAddress(address)).toBe(cls);
 });
