@@ -131,6 +131,7 @@ export function summaryJson(summary: SyncSummary) {
       delivered: r.delivered,
       suppressed: r.suppressed,
       apiCalls: r.apiCalls,
+      from: r.from,
       checkpoint: r.checkpoint ?? null,
       lagSeconds: r.lagSeconds ?? null,
       error: r.error ?? null,

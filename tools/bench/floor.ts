@@ -1,13 +1,17 @@
 /**
  * The floor: the least a program can do to move the same incidents to the same queue with the same SDKs
  * and the same concurrency as the relay. It reads the client secret from Key Vault with the managed
- * identity, gets one token with MSAL, reads the same Graph pages the relay reads (key-set: each page asked
- * for from the previous page's latest time, the re-read boundary incident skipped), builds the same
- * CloudEvents envelope (with a smaller header) and sends each as one base64 queue message, 16 at a time,
- * page after page. No state: no delivered record, no checkpoint, no lease, no retry, no claim check.
- * Whatever the relay spends beyond this is the relay's own cost.
+ * identity, gets one MSAL token per tenant, and reads each tenant's incidents the cheapest correct way the
+ * measured Graph API allows: one window of last-update times up to the server's clock, paged by key on
+ * the creation time (`$orderby=createdDateTime asc`, the one ordering Graph honours; the boundary incident
+ * read again and skipped), at most 120 calls a minute per tenant as the relay (429s waited out). It builds
+ * the same CloudEvents envelope (with a smaller header) and sends each as one base64 queue message, 16 at
+ * a time, page after page; tenants `FLOOR_TENANT_CONCURRENCY` at a time, as the relay. No state: no
+ * delivered record, no checkpoint, no lease, no claim check. Whatever the relay spends beyond this is the
+ * relay's own cost.
  *
- * Environment: the relay's settings (simulatorAppSettings), plus FLOOR_TENANT and FLOOR_QUEUE.
+ * Environment: the relay's settings (simulatorAppSettings), plus FLOOR_TENANTS (comma-separated),
+ * FLOOR_QUEUE and FLOOR_TENANT_CONCURRENCY.
  */
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
@@ -17,6 +21,7 @@ import { cpuMs, memory, report } from './proc';
 
 const CONCURRENCY = 16;
 const PAGE = 50;
+const CALLS_PER_MINUTE = 120;
 
 function env(name: string): string {
   const v = process.env[name];
@@ -24,15 +29,131 @@ function env(name: string): string {
   return v;
 }
 
-/** 100 ns ticks of an ISO time with up to seven fractional digits (a Date keeps milliseconds only). */
-function ticks(iso: string): bigint {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?Z$/.exec(iso);
-  if (!m) throw new Error(`bad time ${iso}`);
-  return BigInt(Date.parse(`${m[1]}Z`)) * 10_000n + BigInt((m[2] ?? '').padEnd(7, '0'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One tenant's calls, at most CALLS_PER_MINUTE in any minute. */
+class Pace {
+  private readonly calls: number[] = [];
+  async next(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      while (this.calls.length && (this.calls[0] as number) <= now - 60_000) this.calls.shift();
+      if (this.calls.length < CALLS_PER_MINUTE) break;
+      await sleep((this.calls[0] as number) + 60_001 - now);
+    }
+    this.calls.push(Date.now());
+  }
+}
+
+interface Totals {
+  calls: number;
+  sent: number;
+  readMs: number;
+  sendMs: number;
+}
+
+async function tenant(
+  id: string,
+  msal: ConfidentialClientApplication,
+  q: QueueClient,
+  t: Totals,
+): Promise<void> {
+  const authorityHost = env('DEFENDER_AUTHORITY_HOST');
+  const token = await msal.acquireTokenByClientCredential({
+    scopes: ['https://graph.microsoft.com/.default'],
+    authority: `${authorityHost}/${id}`,
+  });
+  const base = env('DEFENDER_GRAPH_BASE_URL');
+  const from = process.env.FLOOR_SINCE ?? new Date(Date.now() - 24 * 3600_000).toISOString();
+  const pace = new Pace();
+  let until: string | undefined;
+  let created: string | undefined;
+  let boundary = new Set<string>();
+  for (let guard = 0; guard < 100_000; guard++) {
+    const filter = [`lastUpdateDateTime ge ${from}`];
+    if (until) filter.push(`lastUpdateDateTime lt ${until}`);
+    if (created) filter.push(`createdDateTime ge ${created}`);
+    const query = new URLSearchParams({
+      $filter: filter.join(' and '),
+      $orderby: 'createdDateTime asc',
+      $top: String(PAGE),
+      $expand: 'alerts',
+    });
+    let mark = performance.now();
+    await pace.next();
+    const res = await fetch(`${base}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`, {
+      headers: {
+        authorization: `Bearer ${token?.accessToken}`,
+        accept: 'application/json',
+        prefer: 'include-unknown-enum-members',
+      },
+    });
+    t.calls++;
+    if (res.status === 429) {
+      await sleep(Number(res.headers.get('retry-after') ?? '1') * 1000);
+      continue;
+    }
+    if (!res.ok) throw new Error(`Graph answered ${res.status}`);
+    until ??= new Date(Date.parse(res.headers.get('date') ?? new Date().toUTCString()) + 1000).toISOString();
+    const body = (await res.json()) as { value: Record<string, unknown>[] };
+    t.readMs += performance.now() - mark;
+    const messages: string[] = [];
+    for (const item of body.value) {
+      const time = item.lastUpdateDateTime as string;
+      const key = `${id}/${String(item.id)}/${time}`;
+      if (boundary.has(key) || Date.parse(time) >= Date.parse(until)) continue;
+      messages.push(envelope(id, key, item));
+    }
+    mark = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, messages.length) }, async () => {
+        while (next < messages.length) await q.sendMessage(messages[next++] as string);
+      }),
+    );
+    t.sent += messages.length;
+    t.sendMs += performance.now() - mark;
+    if (body.value.length < PAGE) return;
+    const last = body.value[body.value.length - 1] as Record<string, unknown>;
+    created = last.createdDateTime as string;
+    boundary = new Set(
+      body.value
+        .filter((i) => i.createdDateTime === created)
+        .map((i) => `${id}/${String(i.id)}/${i.lastUpdateDateTime as string}`),
+    );
+  }
+}
+
+function envelope(tenantId: string, id: string, item: Record<string, unknown>): string {
+  const time = item.lastUpdateDateTime as string;
+  return Buffer.from(
+    JSON.stringify({
+      specversion: '1.0',
+      id,
+      type: 'com.microsoft.defender.incident.updated',
+      source: `/tenants/${tenantId}/defender/graph`,
+      subject: String(item.id),
+      time,
+      datacontenttype: 'application/json',
+      data: {
+        header: {
+          tenantId,
+          incidentId: String(item.id),
+          title: item.displayName,
+          severity: item.severity,
+          status: item.status,
+          lastUpdate: time,
+          url: item.incidentWebUrl,
+        },
+        incident: item,
+      },
+    }),
+    'utf8',
+  ).toString('base64');
 }
 
 async function main(): Promise<void> {
-  const tenant = env('FLOOR_TENANT');
+  const tenants = env('FLOOR_TENANTS').split(',');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const secret = await new SecretClient(env('KEY_VAULT_URL'), new ManagedIdentityCredential()).getSecret(
@@ -42,108 +163,32 @@ async function main(): Promise<void> {
   const msal = new ConfidentialClientApplication({
     auth: {
       clientId: env('DEFENDER_CLIENT_ID'),
-      authority: `${authorityHost}/${tenant}`,
+      authority: `${authorityHost}/${tenants[0]}`,
       knownAuthorities: [new URL(authorityHost).host],
       clientSecret: secret.value ?? '',
     },
   });
-  const token = await msal.acquireTokenByClientCredential({
-    scopes: ['https://graph.microsoft.com/.default'],
-  });
   const q = new QueueClient(env('AzureWebJobsStorage'), env('FLOOR_QUEUE'));
   await q.createIfNotExists();
-  const base = env('DEFENDER_GRAPH_BASE_URL');
-  let from = process.env.FLOOR_SINCE ?? new Date(Date.now() - 24 * 3600_000).toISOString();
-  let link: string | undefined;
-  let boundary = new Set<string>();
-  let calls = 0;
-  const phases = { readMs: 0, sendMs: 0 };
-  let sent = 0;
-  for (let guard = 0; guard < 100_000; guard++) {
-    const query = new URLSearchParams({
-      $filter: `lastUpdateDateTime ge ${from}`,
-      $orderby: 'lastUpdateDateTime asc',
-      $top: String(PAGE),
-      $expand: 'alerts',
-    });
-    let mark = performance.now();
-    const url = link ?? `${base}/v1.0/security/incidents?${query.toString().replace(/\+/g, '%20')}`;
-    const res = await fetch(url, {
-      headers: { authorization: `Bearer ${token?.accessToken}`, accept: 'application/json' },
-    });
-    calls++;
-    if (!res.ok) throw new Error(`Graph answered ${res.status}`);
-    const body = (await res.json()) as { value: Record<string, unknown>[]; '@odata.nextLink'?: string };
-    phases.readMs += performance.now() - mark;
-    let latest = ticks(from);
-    let latestIso = from;
-    const messages: string[] = [];
-    for (const item of body.value) {
-      const time = item.lastUpdateDateTime as string;
-      const id = `${tenant}/${String(item.id)}/${time}`;
-      const t = ticks(time);
-      if (t > latest) {
-        latest = t;
-        latestIso = time;
-      }
-      if (boundary.has(id)) continue;
-      messages.push(
-        Buffer.from(
-          JSON.stringify({
-            specversion: '1.0',
-            id,
-            type: 'com.microsoft.defender.incident.updated',
-            source: `/tenants/${tenant}/defender/graph`,
-            subject: String(item.id),
-            time,
-            datacontenttype: 'application/json',
-            data: {
-              header: {
-                tenantId: tenant,
-                incidentId: String(item.id),
-                title: item.displayName,
-                severity: item.severity,
-                status: item.status,
-                lastUpdate: time,
-                url: item.incidentWebUrl,
-              },
-              incident: item,
-            },
-          }),
-          'utf8',
-        ).toString('base64'),
-      );
-    }
-    mark = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, messages.length) }, async () => {
-        while (next < messages.length) await q.sendMessage(messages[next++] as string);
-      }),
-    );
-    sent += messages.length;
-    phases.sendMs += performance.now() - mark;
-    link = body['@odata.nextLink'];
-    if (!link) break;
-    // A page all of one time (the one asked from) would come back again: walk that block by link.
-    if (latest === ticks(from)) continue;
-    link = undefined;
-    boundary = new Set(
-      body.value
-        .filter((i) => ticks(i.lastUpdateDateTime as string) === latest)
-        .map((i) => `${tenant}/${String(i.id)}/${i.lastUpdateDateTime as string}`),
-    );
-    from = latestIso;
-  }
+  const totals: Totals = { calls: 0, sent: 0, readMs: 0, sendMs: 0 };
+  let next = 0;
+  await Promise.all(
+    Array.from(
+      { length: Math.min(Number(process.env.FLOOR_TENANT_CONCURRENCY ?? '8'), tenants.length) },
+      async () => {
+        while (next < tenants.length) await tenant(tenants[next++] as string, msal, q, totals);
+      },
+    ),
+  );
   report({
     mode: 'floor',
     wallMs: Math.round(performance.now() - t0),
     cpuMs: cpuMs(cpu0),
     processCpuMs: cpuMs(),
     memory: memory(),
-    apiCalls: calls,
-    delivered: sent,
-    phases: { readMs: Math.round(phases.readMs), sendMs: Math.round(phases.sendMs) },
+    apiCalls: totals.calls,
+    delivered: totals.sent,
+    phases: { readMs: Math.round(totals.readMs), sendMs: Math.round(totals.sendMs) },
   });
 }
 

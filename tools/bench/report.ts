@@ -26,10 +26,16 @@ export function printTable(out: Json): void {
   if (out.economy) {
     const e = out.economy as Json;
     row(
-      `2 Graph calls (${String(get(e, 'graph.incidents'))} incidents)`,
-      get(e, 'graph.calls'),
-      `key-set min ${String(get(e, 'graph.keysetMinimum'))}, offset min ${String(get(e, 'graph.offsetMinimum'))}`,
-      get(e, 'targets.graphPagesAtKeysetMinimum'),
+      `2 Graph calls (${String(get(e, 'graph.incidents'))} incidents, ${String(get(e, 'graph.tenants'))} tenants)`,
+      `${String(get(e, 'graph.calls'))} = ${String(get(e, 'graph.ratio'))} x floor ${String(get(e, 'graph.floor'))}`,
+      '<= 1.15 x ceil(N/50)',
+      (get(e, 'graph.ratio') as number) <= 1.15,
+    );
+    row(
+      `2 Graph calls, steady run (${String(get(e, 'graph.steady.incidentsInWindow'))} in the window)`,
+      `${String(get(e, 'graph.steady.calls'))} = ${String(get(e, 'graph.steady.ratio'))} x floor ${String(get(e, 'graph.steady.floor'))}`,
+      '<= 1.15 x ceil(N/50)',
+      (get(e, 'graph.steady.ratio') as number) <= 1.15,
     );
     row(
       `2 legacy calls (${String(get(e, 'legacy.incidents'))} incidents)`,
@@ -65,6 +71,13 @@ export function printTable(out: Json): void {
     const b = out.backlog as Json;
     for (const mark of b.atMarks as Json[])
       row(`4 backlog peak RSS MiB at ${String(mark.incidents)}`, mark.peakRssMiB, '< 200, flat');
+    const ratio = (b.graphCalls as number) / (b.graphCallsFloor as number);
+    row(
+      `4 backlog Graph calls (${String(b.incidents)} incidents, one tenant)`,
+      `${String(b.graphCalls)} = ${Math.round(ratio * 1000) / 1000} x floor ${String(b.graphCallsFloor)}`,
+      '<= 1.15 x ceil(N/50)',
+      ratio <= 1.15,
+    );
     row(
       `4 backlog peak RSS MiB (${String(b.incidents)})`,
       b.peakRssMiB,
