@@ -21,7 +21,7 @@
  * still holds more than a page (incidents sharing one 100-ns stamp) is paged by `$skip`, pass after pass
  * until a pass finds nothing new.
  *
- * A large window (a backlog) is split first into parts of about `chunkSize` incidents, oldest first, so
+ * A large window (over twice `chunkSize`) is split first into parts of about `chunkSize` incidents, oldest first, so
  * the checkpoint moves part by part and the set of versions a run keeps in memory stays small. The
  * position after each page (B and the parts still to read) is returned, so a run stopped by its budget,
  * or a crash, resumes the traversal.
@@ -124,7 +124,8 @@ export class GraphWindowReader implements IncidentReader {
       t.windows.shift();
       return;
     }
-    if (w.createdFrom === undefined && page.total !== undefined && page.total > this.chunkSize) {
+    // Cut only what is well over a part's size: a part a little over it costs less read whole than cut.
+    if (w.createdFrom === undefined && page.total !== undefined && page.total > 2 * this.chunkSize) {
       if (w.end - w.start > 1n) {
         replaceHead(t, chunks(w, Math.min(MAX_CHUNKS, Math.ceil(page.total / this.chunkSize)), 'created'));
         return;
