@@ -120,4 +120,5 @@ test('200 tenants: every healthy tenant exactly once; the forbidden and the thro
     [],
   );
   sim.faults.clear();
-});
+  // 200 tenants through the real SDKs: a hang guard for a loaded 2-core machine, not a timing.
+}, 240_000);
