@@ -11,9 +11,12 @@ import { syncWorkerOptions } from './functions/sync-worker';
 import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
 import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
+import { startWarnings } from './defender/legacy-retirement';
 
 const config = loadFunctionsConfig(process.env);
 const relay = createRelay(config);
+// Tenants the settings still put on the legacy API (retired 2027-02-01); the scheduler warns of the registry's.
+for (const warning of startWarnings(config)) console.warn(warning);
 
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.
 app.timer('syncScheduler', { schedule: config.sync.schedule, handler: syncSchedulerHandler(relay) });

@@ -23,6 +23,33 @@ export const guidList = z
       .filter(Boolean),
   )
   .pipe(z.array(guid));
+/**
+ * DEFENDER_TENANTS: tenant ids separated by commas, each optionally followed by the API it reads,
+ * `<tenant id>:graph` or `<tenant id>:legacy` (without one, DEFENDER_API).
+ */
+export const tenantList = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:(graph|legacy))?$/i,
+          { message: 'is not a tenant id (a GUID), optionally followed by :graph or :legacy' },
+        )
+        .transform((entry) => {
+          const [tenantId, api] = entry.toLowerCase().split(':');
+          return { tenantId: tenantId as string, api: api as 'graph' | 'legacy' | undefined };
+        }),
+    ),
+  );
 export const intIn = (min: number, max: number) =>
   z
     .string()
