@@ -178,6 +178,8 @@ export class TenantSync {
     const traversal = tenant?.traversal;
     if (traversal && (traversal.api ?? this.deps.source.api) === api)
       return { from: traversal.from, position: traversal.position, persist: true };
+    // No checkpoint yet: nothing was pruned, and the other traversal's start is the earlier one.
+    if (traversal && !tenant?.cursor) return { from: traversal.from, persist: true };
     return freshStart(tenant, this.deps.settings, now);
   }
 
