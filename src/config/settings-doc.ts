@@ -34,7 +34,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   DEFENDER_TENANTS: {
     default: '(the home tenant)',
     description:
-      'Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent); `<id>:graph` or `<id>:legacy` sets that tenant\'s API (default `DEFENDER_API`; the registry\'s `tenants set-api` wins).',
+      "Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent); `<id>:graph` or `<id>:legacy` sets that tenant's API (default `DEFENDER_API`; the registry's `tenants set-api` wins).",
   },
   DEFENDER_CREDENTIAL: {
     default: 'secret',

@@ -40,10 +40,9 @@ export const tenantList = z
     z.array(
       z
         .string()
-        .regex(
-          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:(graph|legacy))?$/i,
-          { message: 'is not a tenant id (a GUID), optionally followed by :graph or :legacy' },
-        )
+        .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:(graph|legacy))?$/i, {
+          message: 'is not a tenant id (a GUID), optionally followed by :graph or :legacy',
+        })
         .transform((entry) => {
           const [tenantId, api] = entry.toLowerCase().split(':');
           return { tenantId: tenantId as string, api: api as 'graph' | 'legacy' | undefined };

@@ -11,6 +11,9 @@ import { runCli } from '../helpers/cli';
 import { legacyDaysLeft } from '../../src/defender/legacy-retirement';
 import type { IncidentVersion } from '../../src/defender/incident';
 import type { TenantReadiness } from '../../src/migration/migrate-check';
+import { runMigrateCommand } from '../../src/cli/migrate-command';
+import { runHealthChecks } from '../../src/health/checks';
+import { PassThrough } from 'node:stream';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -185,6 +188,11 @@ test('check warns of a tenant still on the legacy API, with the days left and th
   );
   expect(stdout).toContain(`in ${days} day`);
   expect(stdout).toContain(`defender-relay tenants set-api ${world.tenantId} graph`);
+  // Deep health (GET /api/health/deep) runs the same checks: a warning, not a failure.
+  const deep = await runHealthChecks(world.relay);
+  expect(deep.checks).toContainEqual(
+    expect.objectContaining({ name: `api:legacy:${world.tenantId}`, ok: false, required: false }),
+  );
   // Once it is on Graph, no warning.
   await world.relay.tenants.setApi(world.tenantId, 'graph');
   const after = await runCli(['check'], cliEnv(world));
@@ -231,5 +239,25 @@ test('incident updates go to Graph for a tenant whose sync still reads the legac
   expect((after['graph.update'] ?? 0) - (before['graph.update'] ?? 0)).toBe(1);
   expect((after['legacy.update'] ?? 0) - (before['legacy.update'] ?? 0)).toBe(0);
   expect(sim.incidents.get(world.tenantId, incident.id).status).toBe('resolved');
+  await world.stop();
+});
+
+test('migrate check shows its progress on a terminal', async () => {
+  const world = await startWorld({ api: 'legacy', sim });
+  sim.incidents.seed(world.tenantId, 4, { spreadHours: 1 });
+  const err = Object.assign(new PassThrough(), { isTTY: true });
+  const out = new PassThrough();
+  let progress = '';
+  err.on('data', (d: Buffer) => (progress += d.toString()));
+  const code = await runMigrateCommand(world.relay, ['check'], {
+    json: false,
+    tenants: [world.tenantId],
+    out,
+    err,
+  });
+  expect(code).toBe(0);
+  expect(progress).toContain(`${world.tenantId}: reading graph, 4 incident(s)`);
+  expect(progress).toContain(`${world.tenantId}: reading legacy, 4 incident(s)`);
+  expect(String(out.read())).toContain('1 of 1 tenant(s) ready for Graph.');
   await world.stop();
 });
