@@ -10,7 +10,7 @@ import type { ApiFlavour, IncidentVersion } from '../defender/incident';
 import { newBudget } from '../defender/http';
 import { msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { compareReads, type Comparison } from './compare';
-import { appRoles, permissionChecks, type PermissionCheck } from './permissions';
+import { graphPermissions, type PermissionCheck } from './permissions';
 
 /** Calls and time one API's read of the window may take. */
 const READ_CALLS = 20_000;
@@ -60,26 +60,19 @@ export async function checkTenant(
     );
   const graph = await read('graph');
   const legacy = await read('legacy');
-  const [graphRoles, legacyRoles] = [
-    await appRoles(deps.tokens, tenantId, 'graph'),
-    await appRoles(deps.tokens, tenantId, 'legacy'),
-  ];
-  const permissions =
-    'roles' in graphRoles
-      ? permissionChecks(graphRoles.roles, 'roles' in legacyRoles ? legacyRoles.roles : undefined)
-      : [];
+  const graphToken = await graphPermissions(deps.tokens, tenantId);
   const report: TenantReadiness = {
     tenantId,
     api: options.api,
     window: { from: ticksToIso(from), to: ticksToIso(to) },
     reads: { graph: graph.outcome, legacy: legacy.outcome },
     comparison: graph.versions && legacy.versions ? compareReads(graph.versions, legacy.versions) : undefined,
-    permissions,
+    permissions: graphToken.permissions,
     ready: false,
     reasons: [],
     notes: [],
   };
-  if ('error' in graphRoles) report.reasons.push(`no Graph token: ${graphRoles.error}`);
+  if (graphToken.error) report.reasons.push(`no Graph token: ${graphToken.error}`);
   judge(report);
   return report;
 }

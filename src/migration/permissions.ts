@@ -68,8 +68,19 @@ export function permissionChecks(graphRoles: string[], legacyRoles: string[] | u
   }));
 }
 
+/** The permission checks of a tenant from the app's tokens there (no Graph token: none, and why). */
+export async function graphPermissions(
+  tokens: TokenProvider,
+  tenantId: string,
+): Promise<{ permissions: PermissionCheck[]; error?: string }> {
+  const graph = await appRoles(tokens, tenantId, 'graph');
+  if ('error' in graph) return { permissions: [], error: graph.error };
+  const legacy = await appRoles(tokens, tenantId, 'legacy');
+  return { permissions: permissionChecks(graph.roles, 'roles' in legacy ? legacy.roles : undefined) };
+}
+
 /** The roles of the app's token for an API in a tenant, or the reason there is no token. */
-export async function appRoles(
+async function appRoles(
   tokens: TokenProvider,
   tenantId: string,
   api: 'graph' | 'legacy',
