@@ -94,15 +94,7 @@ export class TenantRegistry {
    * delivered record stay: the next run goes on from there on the other API.
    */
   async setApi(tenantId: string, api: ApiFlavour): Promise<TenantEntry> {
-    const id = normalize(tenantId);
-    await this.ensure();
-    const known = (await this.row(id)) ?? this.settingTenants.includes(id);
-    if (!known) throw new TenantNotFoundError(id);
-    await this.table.upsertEntity(
-      { partitionKey: TENANT_PARTITION, rowKey: id, api, updatedAt: this.now().toISOString() },
-      'Merge',
-    );
-    return (await this.get(id))!;
+    return this.mergeKnown(tenantId, { api });
   }
 
   /** Creates what it writes to on first use (once per process). */
@@ -175,12 +167,17 @@ export class TenantRegistry {
 
   /** Disables or removes a tenant: its sync stops, its row and its history stay. */
   async setStatus(tenantId: string, status: TenantStatus): Promise<TenantEntry> {
+    return this.mergeKnown(tenantId, { status });
+  }
+
+  /** Merges properties into a known tenant's row (creating the row of a tenant only in the setting). */
+  private async mergeKnown(tenantId: string, props: Record<string, string>): Promise<TenantEntry> {
     const id = normalize(tenantId);
     await this.ensure();
     const known = (await this.row(id)) ?? this.settingTenants.includes(id);
     if (!known) throw new TenantNotFoundError(id);
     await this.table.upsertEntity(
-      { partitionKey: TENANT_PARTITION, rowKey: id, status, updatedAt: this.now().toISOString() },
+      { partitionKey: TENANT_PARTITION, rowKey: id, ...props, updatedAt: this.now().toISOString() },
       'Merge',
     );
     return (await this.get(id))!;

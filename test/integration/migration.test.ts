@@ -7,6 +7,7 @@
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { identityEnv } from '../../tools/simulator/app-settings';
 import { startWorld, type World } from '../helpers/world';
+import { currentVersionKeys } from '../helpers/version-keys';
 import { runCli } from '../helpers/cli';
 import { legacyDaysLeft } from '../../src/defender/legacy-retirement';
 import type { IncidentVersion } from '../../src/defender/incident';
@@ -25,19 +26,6 @@ afterAll(async () => {
 
 function cliEnv(world: World): Record<string, string> {
   return { ...world.env, ...identityEnv(sim) };
-}
-
-function canonical(t: string): string {
-  const [whole, frac = ''] = t.replace('Z', '').split('.');
-  return `${whole}.${frac.padEnd(7, '0')}Z`;
-}
-
-function currentVersionKeys(world: World): string[] {
-  return world.sim.incidents
-    .ids(world.tenantId)
-    .map((id) => world.sim.incidents.get(world.tenantId, id))
-    .map((i) => `${world.tenantId}/${i.id}/${canonical(i.lastUpdateDateTime)}`)
-    .sort();
 }
 
 async function readAll(world: World, api: 'graph' | 'legacy'): Promise<IncidentVersion[]> {

@@ -15,16 +15,16 @@ import {
 } from '../../src/defender/legacy-retirement';
 import { describeHttpError } from '../../src/defender/http';
 
-const TENANT = '11111111-2222-3333-4444-555555555555';
-const OTHER = '22222222-2222-3333-4444-555555555555';
-const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
-const PORTAL = 'https://security.microsoft.com';
+import { EXAMPLE_VALUES } from '../../tools/settings-doc';
+
+// The README's example settings (a home tenant of zeros, a client id, Azurite) with a real vault URL.
 const base = {
-  DEFENDER_TENANT_ID: TENANT,
-  DEFENDER_CLIENT_ID: CLIENT,
+  ...(EXAMPLE_VALUES as Record<string, string>),
   KEY_VAULT_URL: 'https://relay-kv.vault.azure.net',
-  AzureWebJobsStorage: 'UseDevelopmentStorage=true',
 };
+const TENANT = base.DEFENDER_TENANT_ID!;
+const OTHER = '22222222-2222-3333-4444-555555555555';
+const PORTAL = 'https://security.microsoft.com';
 
 describe('the API per tenant in DEFENDER_TENANTS', () => {
   test('<id>:legacy and <id>:graph set a tenant API; the others use DEFENDER_API', () => {
