@@ -71,7 +71,7 @@ param syncFailureThreshold int = 2
 ])
 param defenderCloud string = 'public'
 
-@description('DEFENDER_API: graph (Microsoft Graph security API) or legacy (api.security.microsoft.com).')
+@description('DEFENDER_API: graph (Microsoft Graph security API) or legacy (api.security.microsoft.com, retired 2027-02-01): the API of tenants that do not set their own.')
 @allowed([
   'graph'
   'legacy'
@@ -86,7 +86,7 @@ param defenderTenantId string = tenant().tenantId
 @maxLength(36)
 param defenderClientId string
 
-@description('DEFENDER_TENANTS: comma-separated tenant ids to sync (MSSP: the consented customer tenants). Empty: the home tenant.')
+@description('DEFENDER_TENANTS: comma-separated tenant ids to sync (MSSP: the consented customer tenants), each optionally <id>:graph or <id>:legacy. Empty: the home tenant.')
 param defenderTenants string = ''
 
 @description('DEFENDER_CREDENTIAL: secret (client secret in Key Vault), certificate (in Key Vault) or federated (this deployment\'s managed identity, no stored secret).')

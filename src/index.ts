@@ -12,6 +12,7 @@ import { syncWorkerOptions } from './functions/sync-worker';
 import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
 import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
+import { startWarnings } from './defender/legacy-retirement';
 
 const config = loadFunctionsConfig(process.env);
 for (const warning of startupWarnings(config)) console.warn(`Defender Relay: ${warning}`);
@@ -20,6 +21,8 @@ const relay = createRelay(config);
 // with: a secret that is not a valid Standard Webhooks secret is named in the host log. Every message for
 // that sender is refused (503) until it is fixed, and `check` / deep health report it as failing.
 if (process.env.IDENTITY_ENDPOINT) void checkInboundSecrets(relay);
+// Tenants the settings still put on the legacy API (retired 2027-02-01); the scheduler warns of the registry's.
+for (const warning of startWarnings(config)) console.warn(warning);
 
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.
 app.timer('syncScheduler', { schedule: config.sync.schedule, handler: syncSchedulerHandler(relay) });

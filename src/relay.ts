@@ -18,6 +18,7 @@ import { TenantRegistry } from './tenants/tenant-registry';
 import { ConsentService } from './tenants/consent';
 import { DefenderHttp } from './defender/http';
 import type { IncidentReader } from './defender/incident-reader';
+import type { ApiFlavour } from './defender/incident';
 import { GraphWindowReader } from './defender/graph-windows';
 import { LegacyOffsetReader } from './defender/legacy-offsets';
 import { createStorageClients, type StorageClients } from './storage/clients';
@@ -38,6 +39,7 @@ import type { TokenProvider } from './auth/app-token';
 import { UserTokenValidator } from './auth/user-token';
 import { OboTokenProvider } from './auth/obo';
 import { DefenderActions } from './defender/actions';
+import { ACTIONS_API } from './defender/legacy-retirement';
 import { InboundUpdates } from './inbound/inbound-updates';
 
 export interface Relay {
@@ -46,7 +48,10 @@ export interface Relay {
   state: StateStore;
   secrets?: KeyVaultSecrets;
   tokens: AppTokenProvider;
+  /** The reader of DEFENDER_API (`readers[config.api]`). */
   source: IncidentReader;
+  /** One reader per API: each tenant's sync reads with the one of its API (TenantRegistry.apiOf). */
+  readers: Record<ApiFlavour, IncidentReader>;
   destinations: Destination[];
   /** Sends the jobs of the webhook outbox queue (WEBHOOKS). */
   webhooks: WebhookDelivery;
@@ -127,10 +132,11 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     maxRetries: config.http.maxRetries,
     limiters,
   });
-  const source: IncidentReader =
-    config.api === 'graph'
-      ? new GraphWindowReader(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl)
-      : new LegacyOffsetReader(http, config.endpoints.legacyBaseUrl, config.endpoints.portalUrl);
+  const readers: Record<ApiFlavour, IncidentReader> = {
+    graph: new GraphWindowReader(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl),
+    legacy: new LegacyOffsetReader(http, config.endpoints.legacyBaseUrl, config.endpoints.portalUrl),
+  };
+  const source = readers[config.api];
   const state = new TableStateStore(storage.table(config.names.stateTable));
   const destinations: Destination[] = [
     new StorageQueueDestination(
@@ -149,8 +155,19 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     );
   }
   const webhooks = createWebhookDelivery(config, storage, secrets ?? noKeyVault());
-  const tenantSync = new TenantSync({ source, destinations, state, settings: config.sync, log: options.log });
-  const tenants = new TenantRegistry(storage.table(config.names.tenantsTable), config.tenants);
+  const tenants = new TenantRegistry(storage.table(config.names.tenantsTable), config.tenants, undefined, {
+    defaultApi: config.api,
+    settingApis: config.tenantApis,
+  });
+  const tenantSync = new TenantSync({
+    source,
+    readers,
+    apiOf: (tenantId) => tenants.apiOf(tenantId),
+    destinations,
+    state,
+    settings: config.sync,
+    log: options.log,
+  });
   const consent = new ConsentService({
     clientId: config.clientId,
     authorityHost: config.endpoints.authorityHost,
@@ -211,7 +228,8 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     table: storage.table(config.inbound.table),
     retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
     replayWindowMs: config.inbound.replayWindowMs,
-    api: config.api,
+    // Incident updates from ticketing / SOAR systems go to Graph, whatever API the tenant's sync reads.
+    api: ACTIONS_API,
     actions: actions(tokens),
   });
   return {
@@ -224,6 +242,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     actions,
     inbound,
     source,
+    readers,
     destinations,
     webhooks,
     tenantSync,

@@ -13,6 +13,7 @@ import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
 import { runBench } from './bench-command';
+import { MIGRATE_USAGE, runMigrateCommand } from './migrate-command';
 
 const USAGE = `Usage: defender-relay <command> [options]
 
@@ -21,6 +22,7 @@ Commands:
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
 ${TENANTS_USAGE}
+${MIGRATE_USAGE}
   check                                         check Key Vault, tokens, destinations and tenant lag
   bench [--quick] [--scale <f>] [--only <names>] the benchmark (a checkout; see BENCHMARKS.md)
   help                                          show this help
@@ -44,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       tenant: { type: 'string', multiple: true },
       settings: { type: 'string' },
       name: { type: 'string' },
+      hours: { type: 'string' },
       all: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -77,6 +80,12 @@ export async function main(argv: string[]): Promise<number> {
         json: values.json,
         all: values.all,
         name: values.name,
+      });
+    case 'migrate':
+      return runMigrateCommand(createRelay(config), positionals.slice(1), {
+        json: values.json,
+        tenants: values.tenant,
+        hours: values.hours,
       });
     case 'check':
       return runCheck(createRelay(config), { json: values.json });

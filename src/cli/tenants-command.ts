@@ -1,8 +1,9 @@
 /**
- * `defender-relay tenants list|invite|add|enable|disable|remove`: the tenant registry from the command
- * line. `invite` prints a customer's admin-consent link (the operator's act; the relay records the tenant
- * once the consent is proven). Disabling or removing a tenant stops its sync and keeps its history (its
- * row and its checkpoint).
+ * `defender-relay tenants list|invite|add|enable|disable|remove|set-api`: the tenant registry from the
+ * command line. `invite` prints a customer's admin-consent link (the operator's act; the relay records the
+ * tenant once the consent is proven). Disabling or removing a tenant stops its sync and keeps its history
+ * (its row and its checkpoint). `tenants set-api <tenant id> graph|legacy` moves a tenant's sync to the
+ * other API (docs/migration.md).
  */
 import type { Relay } from '../relay';
 import { ConsentError } from '../tenants/consent';
@@ -20,7 +21,8 @@ export const TENANTS_USAGE = `  tenants list [--json] [--all]                 th
   tenants invite <tenant id or domain>          print the admin-consent link to send to the customer's admin
   tenants add <tenant id> [--name <name>]       add (or re-enable) a tenant
   tenants enable|disable <tenant id>            resume or stop a tenant's sync (history is kept)
-  tenants remove <tenant id>                    stop a tenant's sync and hide it from the list (history is kept)`;
+  tenants remove <tenant id>                    stop a tenant's sync and hide it from the list (history is kept)
+  tenants set-api <tenant id> graph|legacy      the API the tenant's sync reads (checkpoint and record kept)`;
 
 export async function runTenantsCommand(
   relay: Pick<Relay, 'tenants' | 'state' | 'consent'>,
@@ -66,6 +68,7 @@ export async function runTenantsCommand(
     if (!tenantId || extra.length > 0) return usage('tenants invite takes one tenant id or domain.');
     return invite(relay, tenantId, options.json, out, err);
   }
+  if (action === 'set-api') return setApi(relay, tenantId, extra, options, usage);
   if (!action || !['add', 'enable', 'disable', 'remove'].includes(action)) {
     return usage(action ? `Unknown tenants action "${action}".` : 'Which tenants action?');
   }
@@ -117,9 +120,41 @@ async function invite(
   }
 }
 
+/** `tenants set-api <tenant id> graph|legacy`. */
+async function setApi(
+  relay: Pick<Relay, 'tenants'>,
+  tenantId: string | undefined,
+  extra: string[],
+  options: TenantsCommandOptions,
+  usage: (message: string) => number,
+): Promise<number> {
+  const [api, ...more] = extra;
+  if (!tenantId || !api || more.length > 0)
+    return usage('tenants set-api takes a tenant id and graph or legacy.');
+  if (!isTenantId(tenantId)) return usage(`"${tenantId}" is not a tenant id (a GUID).`);
+  if (api !== 'graph' && api !== 'legacy') return usage(`"${api}" is not an API: use graph or legacy.`);
+  const out = options.out ?? process.stdout;
+  try {
+    const entry = await relay.tenants.setApi(tenantId, api);
+    if (options.json) out.write(`${JSON.stringify({ tenant: entry })}\n`);
+    else
+      out.write(
+        `${describe(entry)}\n    its next sync reads the ${api === 'graph' ? 'Microsoft Graph security' : 'legacy Defender XDR'} API from its checkpoint; nothing delivered is sent again.\n`,
+      );
+    return 0;
+  } catch (error) {
+    if (!(error instanceof TenantNotFoundError)) throw error;
+    (options.err ?? process.stderr).write(
+      `${error.message} Add it with \`tenants add ${error.tenantId}\`.\n`,
+    );
+    return 1;
+  }
+}
+
 function describe(t: TenantEntry & { checkpoint?: string }): string {
   const parts = [
     `${t.tenantId}  ${t.status.padEnd(8)}`,
+    ` ${t.api}${t.apiFrom === 'default' ? '' : ` (${t.apiFrom === 'registry' ? 'set-api' : 'DEFENDER_TENANTS'})`}`,
     t.displayName ? ` ${t.displayName}` : '',
     ` (${t.source === 'setting' ? 'DEFENDER_TENANTS' : `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`})`,
     t.lastSyncAt ? `, last sync ${t.lastSyncAt} ${t.lastOutcome ?? ''}`.trimEnd() : '',

@@ -21,7 +21,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   DEFENDER_API: {
     default: 'graph',
     description:
-      'Which Defender API to read: `graph` (Microsoft Graph security API) or `legacy` (api.security.microsoft.com, retired 2027-02-01).',
+      'Which Defender API a tenant reads unless its own API is set (`DEFENDER_TENANTS` `<id>:legacy`, `defender-relay tenants set-api`): `graph` (Microsoft Graph security API) or `legacy` (api.security.microsoft.com, retired 2027-02-01; see docs/migration.md).',
   },
   DEFENDER_TENANT_ID: {
     description: 'Directory (tenant) ID of the app registration (its home tenant).',
@@ -34,7 +34,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   DEFENDER_TENANTS: {
     default: '(the home tenant)',
     description:
-      'Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent).',
+      "Comma-separated tenant IDs to sync (MSSP: the customer tenants that granted admin consent); `<id>:graph` or `<id>:legacy` sets that tenant's API (default `DEFENDER_API`; the registry's `tenants set-api` wins).",
   },
   DEFENDER_CREDENTIAL: {
     default: 'secret',

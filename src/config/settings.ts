@@ -11,6 +11,7 @@ import {
   anyUrl,
   guid,
   guidList,
+  tenantList,
   intIn,
   queueName,
   tableName,
@@ -30,7 +31,7 @@ export const settingsSchema = z.object({
   DEFENDER_API: z.enum(['graph', 'legacy']).default('graph'),
   DEFENDER_TENANT_ID: guid,
   DEFENDER_CLIENT_ID: guid,
-  DEFENDER_TENANTS: guidList.optional(),
+  DEFENDER_TENANTS: tenantList.optional(),
   DEFENDER_CREDENTIAL: z.enum(['secret', 'certificate', 'federated']).default('secret'),
   DEFENDER_CLIENT_SECRET_NAME: secretName.default('defender-client-secret'),
   DEFENDER_AUTHORITY_HOST: httpsUrl.optional(),
@@ -142,6 +143,8 @@ export interface RelayConfig {
   homeTenantId: string;
   clientId: string;
   tenants: string[];
+  /** The API of each tenant of DEFENDER_TENANTS that names one (`<id>:legacy`); the others use `api`. */
+  tenantApis: Record<string, 'graph' | 'legacy'>;
   credential: CredentialConfig;
   keyVaultUrl?: string;
   managedIdentityClientId?: string;
@@ -388,8 +391,11 @@ function toRelayConfig(
   senders: InboundSenderConfig[],
 ): RelayConfig {
   const endpoints = endpointsOf(s);
-  const tenants =
-    s.DEFENDER_TENANTS && s.DEFENDER_TENANTS.length > 0 ? s.DEFENDER_TENANTS : [s.DEFENDER_TENANT_ID];
+  const tenantEntries =
+    s.DEFENDER_TENANTS && s.DEFENDER_TENANTS.length > 0
+      ? s.DEFENDER_TENANTS
+      : [{ tenantId: s.DEFENDER_TENANT_ID.toLowerCase(), api: undefined }];
+  const tenants = tenantEntries.map((t) => t.tenantId);
   return {
     cloud: s.DEFENDER_CLOUD,
     api: s.DEFENDER_API,
@@ -397,6 +403,7 @@ function toRelayConfig(
     homeTenantId: s.DEFENDER_TENANT_ID.toLowerCase(),
     clientId: s.DEFENDER_CLIENT_ID,
     tenants: [...new Set(tenants.map((t) => t.toLowerCase()))],
+    tenantApis: Object.fromEntries(tenantEntries.filter((t) => t.api).map((t) => [t.tenantId, t.api!])),
     credential:
       s.DEFENDER_CREDENTIAL === 'federated'
         ? { kind: 'federated' }

@@ -13,16 +13,34 @@ export const guid = z
   .string()
   .trim()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'is not a GUID' });
-export const guidList = z
-  .string()
-  .trim()
-  .transform((v) =>
-    v
-      .split(/[,;\s]+/)
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(guid));
+/** Items separated by commas, semicolons or white space. */
+const listOf = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .trim()
+    .transform((v) =>
+      v
+        .split(/[,;\s]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+export const guidList = listOf(guid);
+/**
+ * DEFENDER_TENANTS: tenant ids separated by commas, each optionally followed by the API it reads,
+ * `<tenant id>:graph` or `<tenant id>:legacy` (without one, DEFENDER_API).
+ */
+export const tenantList = listOf(
+  z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:(graph|legacy))?$/i, {
+      message: 'is not a tenant id (a GUID), optionally followed by :graph or :legacy',
+    })
+    .transform((entry) => {
+      const [tenantId, api] = entry.toLowerCase().split(':');
+      return { tenantId: tenantId as string, api: api as 'graph' | 'legacy' | undefined };
+    }),
+);
 export const intIn = (min: number, max: number) =>
   z
     .string()

@@ -14,6 +14,7 @@ import { redact } from '../http/redact';
 import type { TokenProvider } from '../auth/app-token';
 import type { ApiFlavour } from './incident';
 import { BudgetExhaustedError, DefenderApiError } from './errors';
+import { isRetiredAnswer, retiredMessage } from './legacy-retirement';
 
 export interface RunBudget {
   /** Calls left in this run (counts every attempt). */
@@ -303,6 +304,8 @@ export function describeHttpError(req: DefenderRequest, status: number, body: st
       code ?? 'server_error',
       true,
     );
+  if (req.api === 'legacy' && isRetiredAnswer(status, message))
+    return new DefenderApiError(retiredMessage(req.tenantId, status), status, 'legacy_api_retired', false);
   if (status === 401) {
     return new DefenderApiError(
       `${name} rejected the token for tenant ${req.tenantId} (401${code ? ` ${code}` : ''}): check DEFENDER_CLOUD and the API resource settings`,

@@ -1,12 +1,15 @@
 /**
  * HTTP functions that act for a person (user context, on-behalf-of): `POST /api/hunting` and
  * `PATCH /api/incidents/{id}`. Each validates the caller's bearer token, then its input, then calls
- * Defender with a token obtained on the user's behalf, in the user's tenant.
+ * Defender with a token obtained on the user's behalf, in the user's tenant. Both act on Graph
+ * (`runHuntingQuery`, `PATCH /security/incidents/{id}` and comments) whatever API the tenant's sync reads;
+ * `api: "legacy"` asks for the legacy API explicitly (until it is retired on 2027-02-01).
  */
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import type { UserIdentity } from '../auth/user-token';
 import { incidentUpdateSchema } from '../defender/actions';
+import { ACTIONS_API } from '../defender/legacy-retirement';
 import type { Relay } from '../relay';
 import { HttpProblem, httpFunction, jsonResponse, readJsonBody, validate, validateQuery } from '../http';
 import { toProblem } from './problems';
@@ -36,7 +39,7 @@ export const huntingRequestSchema = z
     query: z.string().trim().min(1, { message: 'is required' }).max(30_000),
     /** Graph only: how far back the query looks (at most 30 days). Ignored by the legacy API. */
     timespan: isoDuration.optional(),
-    /** Which API runs it; default DEFENDER_API. */
+    /** Which API runs it; default Graph (whatever the tenant's sync API). */
     api: apiChoice.optional(),
   })
   .strict();
@@ -45,7 +48,7 @@ export function huntingHandler(relay: UserRelay) {
   return httpFunction({ methods: ['POST'] }, async (request, context) => {
     const user = await authenticate(relay, request);
     const body = await readJsonBody(request, huntingRequestSchema);
-    const api = body.api ?? relay.config.api;
+    const api = body.api ?? ACTIONS_API;
     try {
       const result = await relay
         .actions(relay.user.obo.forUser(user))
@@ -69,7 +72,7 @@ export function incidentUpdateHandler(relay: UserRelay) {
     const id = validate(idSchema, request.params.id ?? '', { status: 400, prefix: 'id' });
     const { api: apiParam } = validateQuery(request, updateQuerySchema.loose());
     const update = await readJsonBody(request, incidentUpdateSchema);
-    const api = apiParam ?? relay.config.api;
+    const api = apiParam ?? ACTIONS_API;
     try {
       const result = await relay
         .actions(relay.user.obo.forUser(user))

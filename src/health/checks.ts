@@ -8,11 +8,15 @@
  * - Destinations: the incidents queue and claim-check container, the webhook outbox queue when webhooks
  *   are configured, and the inbound tables and retry queue.
  * - Per-tenant checkpoint lag: time since the last complete sync, and the last error.
+ * - The legacy API's retirement (2027-02-01): each tenant still reading it is a warning with the days
+ *   left and the commands that move it to Graph.
  *
  * A check marked `required: false` (an optional feature) makes the answer `degraded`, not `unhealthy`.
  */
 import type { Relay } from '../relay';
 import { DEFAULT_SENDER } from '../config/inbound-senders';
+import type { ApiFlavour } from '../defender/incident';
+import { legacyWarning } from '../defender/legacy-retirement';
 
 export interface HealthCheck {
   name: string;
@@ -129,21 +133,34 @@ export async function runHealthChecks(
   }
 
   // Tenants: the registry (setting + consented), or the setting when the registry cannot be read.
-  let tenants = config.tenants;
+  const apis = new Map<string, ApiFlavour>(
+    config.tenants.map((t) => [t, config.tenantApis?.[t] ?? config.api]),
+  );
   try {
-    tenants = await withTimeout(timeoutMs, 'the tenant registry', () => relay.tenants.enabledTenantIds());
+    const entries = await withTimeout(timeoutMs, 'the tenant registry', () => relay.tenants.list());
+    apis.clear();
+    for (const t of entries) if (t.status === 'enabled') apis.set(t.tenantId, t.api);
   } catch (error) {
     check('storage:tenants', true, () =>
       Promise.reject(storageFailure(error, 'The tenants table', 'TENANTS_TABLE_NAME')),
     );
   }
+  const tenants = [...apis.keys()];
 
-  // Tokens: application (and partner) context, per tenant.
-  for (const tenantId of tenants) {
+  // Tokens: application (and partner) context, per tenant, for the API its sync reads.
+  for (const [tenantId, api] of apis) {
     check(`token:application:${tenantId}`, true, async () => {
-      await relay.tokens.getToken(tenantId, config.api);
-      return `A ${config.api === 'graph' ? 'Microsoft Graph' : 'Defender XDR API'} token for tenant ${tenantId} was issued.`;
+      await relay.tokens.getToken(tenantId, api);
+      return `A ${api === 'graph' ? 'Microsoft Graph' : 'Defender XDR API'} token for tenant ${tenantId} was issued.`;
     });
+  }
+  // The legacy API's retirement: a warning per tenant still on it.
+  for (const [tenantId, api] of apis) {
+    if (api !== 'legacy') continue;
+    check(`api:legacy:${tenantId}`, false, async () => ({
+      ok: false,
+      detail: legacyWarning(tenantId, now()),
+    }));
   }
   // User context: signing keys of each allowed tenant (the OBO exchange uses the app credential above).
   for (const tenantId of config.user.allowedTenants) {

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { toTicks } from '../defender/timestamp';
-import type { IncidentVersion } from '../defender/incident';
+import type { ApiFlavour, IncidentVersion } from '../defender/incident';
 import { onceReady } from '../storage/once-ready';
 
 export interface TenantState {
@@ -31,6 +31,8 @@ export interface Traversal {
   /** The traversal's start (canonical). */
   from: string;
   position: string;
+  /** The API whose reader made the position (absent in rows written before tenants had their own API). */
+  api?: ApiFlavour;
 }
 
 const CHECKPOINT_ROW = 'checkpoint';
@@ -259,7 +261,12 @@ export class TableStateStore implements StateStore {
 
 function traversalProps(t: Traversal | null): Record<string, string> {
   // The legacy resume fields of earlier versions are cleared with it.
-  return { traversalFrom: t?.from ?? '', traversalPosition: t?.position ?? '', resumeFrom: '' };
+  return {
+    traversalFrom: t?.from ?? '',
+    traversalPosition: t?.position ?? '',
+    traversalApi: t?.api ?? '',
+    resumeFrom: '',
+  };
 }
 
 /** The traversal stored, or the legacy API's resume point of earlier versions (an offset). */
@@ -269,7 +276,9 @@ function toTraversal(
 ): Traversal | undefined {
   const from = s('traversalFrom');
   const position = s('traversalPosition');
-  if (from && position) return { from, position };
+  const api = s('traversalApi');
+  if (from && position)
+    return api === 'graph' || api === 'legacy' ? { from, position, api } : { from, position };
   const legacyFrom = s('resumeFrom');
   if (legacyFrom)
     return {

@@ -11,9 +11,12 @@
  *   only forward and never past a version not yet recorded. A crash anywhere leads to redelivery of
  *   unrecorded versions, never to a loss; a run stopped by its budget or a crash resumes the traversal.
  * - A run stops cleanly when its call or time budget is spent; the next one continues the traversal.
+ * - Each tenant reads its own API (`apiOf`, from the tenant registry). Switching a tenant keeps its
+ *   checkpoint and delivered record: a version has one key whichever API read it, so the other reader
+ *   starts a new traversal from the checkpoint minus the overlap and suppresses what was delivered.
  */
 import type { IncidentReader, ReadStart, ReadStep } from '../defender/incident-reader';
-import type { IncidentVersion } from '../defender/incident';
+import type { ApiFlavour, IncidentVersion } from '../defender/incident';
 import { BudgetExhaustedError } from '../defender/errors';
 import { newBudget, type RunBudget } from '../defender/http';
 import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
@@ -64,7 +67,12 @@ export interface SyncProgress {
 }
 
 export interface TenantSyncDeps {
+  /** The reader of tenants whose API `apiOf` does not name (or when there is no `apiOf`). */
   source: IncidentReader;
+  /** One reader per API; a tenant's API picks its reader. */
+  readers?: Partial<Record<ApiFlavour, IncidentReader>>;
+  /** The API a tenant reads now (the tenant registry). */
+  apiOf?: (tenantId: string) => Promise<ApiFlavour>;
   destinations: Destination[];
   state: StateStore;
   settings: SyncSettings;
@@ -89,6 +97,12 @@ interface RunStart {
   persist: boolean;
 }
 
+/** Where a run starts when no traversal is resumed: the checkpoint (or the initial lookback) minus the overlap. */
+function freshStart(tenant: TenantState | undefined, settings: SyncSettings, now: number): RunStart {
+  const cursor = tenant?.cursor ? toTicks(tenant.cursor) : msToTicks(now - settings.initialLookbackMs);
+  return { from: ticksToIso(cursor - msToTicks(settings.overlapMs)), persist: true };
+}
+
 export class TenantSync {
   private readonly now: () => number;
 
@@ -100,16 +114,23 @@ export class TenantSync {
     return this.deps.source.api;
   }
 
+  /** The reader of the tenant's API. */
+  async readerFor(tenantId: string): Promise<IncidentReader> {
+    const api = this.deps.apiOf ? await this.deps.apiOf(tenantId) : this.deps.source.api;
+    return this.deps.readers?.[api] ?? this.deps.source;
+  }
+
   async run(tenantId: string, options: TenantSyncOptions = {}): Promise<TenantSyncResult> {
     const { settings } = this.deps;
     const started = this.now();
     const budget = options.budget ?? newBudget(settings.maxApiCallsPerRun, settings.maxRunMs, started);
     const callsBefore = budget.callsMade;
+    const source = await this.readerFor(tenantId);
     const tenant = await this.deps.state.getTenant(tenantId);
-    const start = this.startOf(tenant, options, started);
+    const start = this.startOf(tenant, options, started, source.api);
     const result: TenantSyncResult = {
       tenantId,
-      api: this.api,
+      api: source.api,
       outcome: 'complete',
       fetched: 0,
       delivered: 0,
@@ -123,7 +144,7 @@ export class TenantSync {
     };
     const apiCalls = () => budget.callsMade - callsBefore;
     try {
-      const deps = { ...this.deps, log: options.log ?? this.deps.log };
+      const deps = { ...this.deps, source, log: options.log ?? this.deps.log };
       await new SyncRun(deps, tenantId, start, result, tenant?.cursor).readAll(budget, (r) =>
         options.onProgress?.({
           tenantId,
@@ -142,13 +163,24 @@ export class TenantSync {
     return result;
   }
 
-  private startOf(tenant: TenantState | undefined, options: TenantSyncOptions, now: number): RunStart {
+  /**
+   * A traversal of the other API (the tenant was switched) is not resumed: the other reader's position
+   * means nothing here, and records behind the checkpoint may be pruned already, so the new traversal
+   * starts from the checkpoint minus the overlap, whose delivered record is complete.
+   */
+  private startOf(
+    tenant: TenantState | undefined,
+    options: TenantSyncOptions,
+    now: number,
+    api: ApiFlavour,
+  ): RunStart {
     if (options.since) return { from: canonicalTimestamp(options.since), persist: false };
-    if (tenant?.traversal) return { ...tenant.traversal, persist: true };
-    const cursor = tenant?.cursor
-      ? toTicks(tenant.cursor)
-      : msToTicks(now - this.deps.settings.initialLookbackMs);
-    return { from: ticksToIso(cursor - msToTicks(this.deps.settings.overlapMs)), persist: true };
+    const traversal = tenant?.traversal;
+    if (traversal && (traversal.api ?? this.deps.source.api) === api)
+      return { from: traversal.from, position: traversal.position, persist: true };
+    // No checkpoint yet: nothing was pruned, and the other traversal's start is the earlier one.
+    if (traversal && !tenant?.cursor) return { from: traversal.from, persist: true };
+    return freshStart(tenant, this.deps.settings, now);
   }
 
   /** Prunes what can no longer suppress anything, records the run, and works out the lag. */
@@ -259,7 +291,7 @@ class SyncRun {
     const traversal: Traversal | null | undefined = !this.start.persist
       ? undefined
       : step.position
-        ? { from: this.start.from, position: step.position }
+        ? { from: this.start.from, position: step.position, api: this.deps.source.api }
         : null;
     await this.recorder.record(fresh, { cursor, traversal });
     if (step.checkpoint) this.trim(toTicks(step.checkpoint));

@@ -7,11 +7,16 @@
  * nothing: its row (and its checkpoint in the state table) stay for the record, and onboarding it again
  * resumes from its checkpoint.
  *
+ * Each tenant reads one Defender API (graph or legacy): the row's `api` (`defender-relay tenants set-api`)
+ * wins over the setting's `<id>:legacy`, which wins over DEFENDER_API. Changing it keeps the tenant's
+ * checkpoint and delivered record (docs/migration.md).
+ *
  * The same table keeps the consent `state` nonces already used (partition `consent-state`): creating the
  * row is atomic, so a second use of one `state` is refused.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { onceReady } from '../storage/once-ready';
+import type { ApiFlavour } from '../defender/incident';
 
 export type TenantStatus = 'enabled' | 'disabled' | 'removed';
 export type OnboardedBy = 'admin-consent' | 'cli' | 'setting';
@@ -22,6 +27,9 @@ export interface TenantEntry {
   status: TenantStatus;
   /** Where the tenant comes from: a table row, the DEFENDER_TENANTS setting, or both. */
   source: 'registry' | 'setting' | 'both';
+  /** The API the tenant's sync reads, and where that choice comes from. */
+  api: ApiFlavour;
+  apiFrom: 'registry' | 'setting' | 'default';
   onboardedAt?: string;
   onboardedBy?: OnboardedBy;
   /** For admin consent: the nonce of the `state` that came back with it. */
@@ -57,6 +65,12 @@ export class TenantNotFoundError extends Error {
   }
 }
 
+/** Which API a tenant reads when its row does not say: DEFENDER_TENANTS' `<id>:legacy`, else DEFENDER_API. */
+export interface TenantApiDefaults {
+  defaultApi: ApiFlavour;
+  settingApis?: Record<string, ApiFlavour>;
+}
+
 export class TenantRegistry {
   private readonly settingTenants: string[];
 
@@ -64,8 +78,31 @@ export class TenantRegistry {
     private readonly table: TableClient,
     settingTenants: readonly string[],
     private readonly now: () => Date = () => new Date(),
+    private readonly apis: TenantApiDefaults = { defaultApi: 'graph' },
   ) {
     this.settingTenants = [...new Set(settingTenants.map((t) => t.toLowerCase()))];
+  }
+
+  /** The API a tenant reads when its row names none. */
+  private settingApi(tenantId: string): Pick<TenantEntry, 'api' | 'apiFrom'> {
+    const api = this.apis.settingApis?.[tenantId];
+    return api ? { api, apiFrom: 'setting' } : { api: this.apis.defaultApi, apiFrom: 'default' };
+  }
+
+  /** The API the tenant's sync reads now (one table read; a tenant with no row: the settings). */
+  async apiOf(tenantId: string): Promise<ApiFlavour> {
+    const id = tenantId.toLowerCase();
+    await this.ensure();
+    const api = (await this.row(id))?.api;
+    return api === 'graph' || api === 'legacy' ? api : this.settingApi(id).api;
+  }
+
+  /**
+   * Sets the API a tenant reads (a row for a tenant only in the setting is created). Its checkpoint and
+   * delivered record stay: the next run goes on from there on the other API.
+   */
+  async setApi(tenantId: string, api: ApiFlavour): Promise<TenantEntry> {
+    return this.mergeKnown(tenantId, { api });
   }
 
   /** Creates what it writes to on first use (once per process). */
@@ -79,13 +116,20 @@ export class TenantRegistry {
       queryOptions: { filter: `PartitionKey eq '${TENANT_PARTITION}'` },
     });
     for await (const e of entities) {
-      const entry = toEntry(e);
+      const entry = toEntry(e, (id) => this.settingApi(id));
       rows.set(entry.tenantId, entry);
     }
     for (const tenantId of this.settingTenants) {
       const row = rows.get(tenantId);
       if (row) row.source = 'both';
-      else rows.set(tenantId, { tenantId, status: 'enabled', source: 'setting', onboardedBy: 'setting' });
+      else
+        rows.set(tenantId, {
+          tenantId,
+          status: 'enabled',
+          source: 'setting',
+          onboardedBy: 'setting',
+          ...this.settingApi(tenantId),
+        });
     }
     return [...rows.values()]
       .filter((t) => options.includeRemoved || t.status !== 'removed')
@@ -155,7 +199,7 @@ export class TenantRegistry {
           });
           return { tenant: (await this.get(id))!, outcome: 'onboarded' };
         }
-        const status = toEntry(existing).status;
+        const status = toEntry(existing, (id) => this.settingApi(id)).status;
         const kept = status !== 'enabled';
         await this.table.updateEntity(
           {
@@ -195,12 +239,17 @@ export class TenantRegistry {
 
   /** Disables or removes a tenant: its sync stops, its row and its history stay. */
   async setStatus(tenantId: string, status: TenantStatus): Promise<TenantEntry> {
+    return this.mergeKnown(tenantId, { status });
+  }
+
+  /** Merges properties into a known tenant's row (creating the row of a tenant only in the setting). */
+  private async mergeKnown(tenantId: string, props: Record<string, string>): Promise<TenantEntry> {
     const id = normalize(tenantId);
     await this.ensure();
     const known = (await this.row(id)) ?? this.settingTenants.includes(id);
     if (!known) throw new TenantNotFoundError(id);
     await this.table.upsertEntity(
-      { partitionKey: TENANT_PARTITION, rowKey: id, status, updatedAt: this.now().toISOString() },
+      { partitionKey: TENANT_PARTITION, rowKey: id, ...props, updatedAt: this.now().toISOString() },
       'Merge',
     );
     return (await this.get(id))!;
@@ -291,14 +340,21 @@ function normalize(tenantId: string): string {
   return id;
 }
 
-function toEntry(e: TableEntityResult<Record<string, unknown>>): TenantEntry {
+function toEntry(
+  e: TableEntityResult<Record<string, unknown>>,
+  settingApi: (tenantId: string) => Pick<TenantEntry, 'api' | 'apiFrom'>,
+): TenantEntry {
   const s = (k: string) => (typeof e[k] === 'string' && e[k] !== '' ? (e[k] as string) : undefined);
   const status = s('status');
+  const api = s('api');
   return {
     tenantId: e.rowKey ?? '',
     displayName: s('displayName'),
     status: status === 'disabled' || status === 'removed' ? status : 'enabled',
     source: 'registry',
+    ...(api === 'graph' || api === 'legacy'
+      ? { api, apiFrom: 'registry' as const }
+      : settingApi(e.rowKey ?? '')),
     onboardedAt: s('onboardedAt'),
     onboardedBy: s('onboardedBy') as OnboardedBy | undefined,
     consentId: s('consentId'),

@@ -9,6 +9,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { startAzurite } from '../../tools/azurite';
 import { startWorld, type World } from '../helpers/world';
+import { currentVersionKeys, everyVersionKey } from '../helpers/version-keys';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 
 let sim: Simulator;
@@ -20,28 +21,6 @@ afterAll(async () => {
   expect(sim.counters.snapshot().byStatus['graph.list']?.['400']).toBeUndefined();
   await sim.stop();
 });
-
-function canonical(t: string): string {
-  const [whole, frac = ''] = t.replace('Z', '').split('.');
-  return `${whole}.${frac.padEnd(7, '0')}Z`;
-}
-
-/** The newest version of each incident the tenant has, as version keys. */
-function currentVersionKeys(world: World): string[] {
-  return world.sim.incidents
-    .ids(world.tenantId)
-    .map((id) => world.sim.incidents.get(world.tenantId, id))
-    .map((i) => `${world.tenantId}/${i.id}/${canonical(i.lastUpdateDateTime)}`)
-    .sort();
-}
-
-function everyVersionKey(world: World): Set<string> {
-  return new Set(
-    world.sim.incidents
-      .history(world.tenantId)
-      .map((h) => `${world.tenantId}/${h.incidentId}/${canonical(h.lastUpdate)}`),
-  );
-}
 
 /** Every run until the tenant is caught up (a budget stops a run; the next continues). */
 async function syncUntilComplete(world: World, maxRuns = 50) {

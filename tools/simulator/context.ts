@@ -44,6 +44,8 @@ export interface SimContext {
   random(): number;
   /** How the Graph incident list misbehaves as the real one does (see graph-incidents.ts). */
   readonly graphQuirks: GraphQuirks;
+  /** Incidents one API's list leaves out: `${api}|${tenantId}|${incidentId}` (Simulator['migration']). */
+  readonly hiddenIncidents: Set<string>;
   /** Takes one call from the tenant's per-minute limit for the API; when it is used up, how long to wait. */
   rateLimited(
     tenantId: string,

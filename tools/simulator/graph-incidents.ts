@@ -103,7 +103,10 @@ export async function graphList(
     ['status', 'severity', 'assignedTo', 'classification', 'determination', 'id'],
   );
   const byCreated = createdOrder(url.searchParams.get('$orderby'));
-  const matching = ctx.incidents.visible(tid).filter((v) => matches(clauses, (f) => graphField(v, f)));
+  const matching = ctx.incidents
+    .visible(tid)
+    .filter((v) => !ctx.hiddenIncidents.has(`graph|${tid}|${v.data.id}`))
+    .filter((v) => matches(clauses, (f) => graphField(v, f)));
   const ignored = ctx.graphQuirks.createdOrderIgnored.get(tid) ?? 0;
   if (ignored > 0) ctx.graphQuirks.createdOrderIgnored.set(tid, ignored - 1);
   const rows = byCreated && ignored === 0 ? sortByCreated(ctx, matching, byCreated) : shuffled(ctx, matching);

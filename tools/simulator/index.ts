@@ -71,6 +71,15 @@ interface FaultState extends FaultSpec {
 /** Alerts a page of `$expand=alerts` may carry before the list answers 500 (a large tenant's page). */
 const DEFAULT_EXPAND_ALERTS_PER_PAGE = 200;
 
+/** What the retired legacy API answers (our assumption of its shape: 410 Gone, its error envelope). */
+const LEGACY_RETIRED_BODY = {
+  error: {
+    code: 'ApiRetired',
+    message:
+      'The Microsoft Defender XDR incidents and advanced hunting APIs were retired on February 1, 2027. Use the Microsoft Graph security API instead.',
+  },
+};
+
 interface RateWindow {
   limit: number;
   windowMs: number;
@@ -103,6 +112,19 @@ class SimulatorImpl implements Simulator, SimContext {
 
   readonly graphQuirks: GraphQuirks;
   readonly graphList: Simulator['graphList'];
+  readonly hiddenIncidents = new Set<string>();
+  readonly migration: Simulator['migration'] = {
+    hideIncident: (tenantId, incidentId, api) =>
+      void this.hiddenIncidents.add(`${api}|${tenantId}|${incidentId}`),
+    retireLegacy: (tenantId) =>
+      this.faults.inject({
+        target: 'legacy',
+        tenantId,
+        status: 410,
+        count: Infinity,
+        body: LEGACY_RETIRED_BODY,
+      }),
+  };
 
   // The world and settings the services share (SimContext).
   readonly clock: () => number;

@@ -66,6 +66,7 @@ export async function legacyList(
   );
   const rows = ctx.incidents
     .visible(tid)
+    .filter((v) => !ctx.hiddenIncidents.has(`legacy|${tid}|${v.data.id}`))
     .filter((v) => matches(clauses, (f) => legacyField(v, f)))
     .sort((a, b) => shuffleKey(tid, a.data.id) - shuffleKey(tid, b.data.id) || a.data.id - b.data.id);
   const page = rows.slice(skip, skip + top);

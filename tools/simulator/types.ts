@@ -178,5 +178,14 @@ export interface Simulator {
     expandAlertsPerPage(n: number): void;
     ignoreCreatedOrder(tenantId: string, pages: number): void;
   };
+  /**
+   * What a tenant moving from the legacy API to Graph can meet: an incident one API's list does not
+   * return, and the legacy API answering that it is gone (410 Gone with a retirement message, for every
+   * call of the tenant, or of every tenant).
+   */
+  migration: {
+    hideIncident(tenantId: string, incidentId: number | string, api: DefenderApi): void;
+    retireLegacy(tenantId?: string): void;
+  };
   stop(): Promise<void>;
 }
