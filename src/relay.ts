@@ -111,78 +111,133 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   const storage = createStorageClients(config.storage, () =>
     config.storage.clientId ? new ManagedIdentityCredential({ clientId: config.storage.clientId }) : identity,
   );
-  const secrets = config.keyVaultUrl
-    ? new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), {
-        ttlMs: config.secretCacheTtlMs,
-        minRefreshMs: config.secretRefreshMinMs,
-        now: options.now,
-        onStale: (name, error) =>
-          (options.log ?? console.warn)(
-            `Key Vault secret '${name}' could not be read again (${(error as { code?: string })?.code ?? 'error'}); the last value read is used meanwhile.`,
-          ),
-      })
-    : undefined;
+  const secrets = keyVaultSecrets(config, identity, options);
   // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
   const credential = clientCredential(config, identity, secrets);
   const tokens = new AppTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential });
   const limiters = apiLimiters(config);
+  const readers = incidentReaders(config, tokens, limiters);
+  const tenants = new TenantRegistry(storage.table(config.names.tenantsTable), config.tenants, undefined, {
+    defaultApi: config.api,
+    settingApis: config.tenantApis,
+  });
+  const sync = syncUseCases(config, storage, readers, tenants, options.log);
+  const actions = actionsFactory(config, limiters);
+  return {
+    config,
+    storage,
+    secrets,
+    tokens,
+    ...sync,
+    source: readers[config.api],
+    readers,
+    tenants,
+    user: userContext(config, credential),
+    actions,
+    inbound: new InboundUpdates({
+      secrets: secrets ?? noKeyVault(),
+      senders: config.inbound.senders,
+      table: storage.table(config.inbound.table),
+      retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
+      replayWindowMs: config.inbound.replayWindowMs,
+      // Incident updates from ticketing / SOAR systems go to Graph, whatever API the tenant's sync reads.
+      api: ACTIONS_API,
+      actions: actions(tokens),
+    }),
+    webhooks: createWebhookDelivery(config, storage, secrets ?? noKeyVault()),
+    consent: new ConsentService({
+      clientId: config.clientId,
+      authorityHost: config.endpoints.authorityHost,
+      redirectUri: config.consent.redirectUri,
+      stateLifetimeMs: config.consent.stateLifetimeMs,
+      keySecretName: config.consent.stateKeySecretName,
+      secrets,
+      registry: tenants,
+      tokens,
+      api: config.api,
+    }),
+  };
+}
+
+/** Key Vault secrets read with the managed identity, cached, refreshed at most once per interval. */
+function keyVaultSecrets(
+  config: RelayConfig,
+  identity: TokenCredential,
+  options: RelayOptions,
+): KeyVaultSecrets | undefined {
+  if (!config.keyVaultUrl) return undefined;
+  return new KeyVaultSecrets(new SecretClient(config.keyVaultUrl, identity), {
+    ttlMs: config.secretCacheTtlMs,
+    minRefreshMs: config.secretRefreshMinMs,
+    now: options.now,
+    onStale: (name, error) =>
+      (options.log ?? console.warn)(
+        `Key Vault secret '${name}' could not be read again (${(error as { code?: string })?.code ?? 'error'}); the last value read is used meanwhile.`,
+      ),
+  });
+}
+
+/** The sync's readers of both APIs, on one Defender HTTP client with the per-tenant limiters. */
+function incidentReaders(
+  config: RelayConfig,
+  tokens: TokenProvider,
+  limiters: Record<ApiFlavour, SlidingWindowLimiter>,
+): Record<ApiFlavour, IncidentReader> {
   const http = new DefenderHttp({
     tokens,
     timeoutMs: config.http.timeoutMs,
     maxRetries: config.http.maxRetries,
     limiters,
   });
-  const readers: Record<ApiFlavour, IncidentReader> = {
+  return {
     graph: new GraphWindowReader(http, config.endpoints.graphBaseUrl, config.endpoints.portalUrl),
     legacy: new LegacyOffsetReader(http, config.endpoints.legacyBaseUrl, config.endpoints.portalUrl),
   };
-  const source = readers[config.api];
-  const state = new TableStateStore(storage.table(config.names.stateTable));
+}
+
+/** The queue, and the webhook outbox when webhooks are configured (the sync only stores their jobs). */
+function syncDestinations(config: RelayConfig, storage: StorageClients): Destination[] {
+  const claimChecks = storage.blobs.getContainerClient(config.names.claimCheckContainer);
   const destinations: Destination[] = [
     new StorageQueueDestination(
       storage.deliveryQueues.getQueueClient(config.names.incidentsQueue),
-      storage.blobs.getContainerClient(config.names.claimCheckContainer),
+      claimChecks,
     ),
   ];
   if (config.webhooks.destinations.length > 0) {
-    // Webhooks are delivered from their outbox queue; the sync only has to get the jobs stored.
     destinations.push(
       new WebhookOutboxDestination(
         storage.queues.getQueueClient(config.webhooks.outboxQueue),
-        storage.blobs.getContainerClient(config.names.claimCheckContainer),
+        claimChecks,
         config.webhooks.destinations,
       ),
     );
   }
-  const webhooks = createWebhookDelivery(config, storage, secrets ?? noKeyVault());
-  const tenants = new TenantRegistry(storage.table(config.names.tenantsTable), config.tenants, undefined, {
-    defaultApi: config.api,
-    settingApis: config.tenantApis,
-  });
+  return destinations;
+}
+
+/** The sync: one tenant under its lease (its outcome recorded in the registry), many, the fan-out queue. */
+function syncUseCases(
+  config: RelayConfig,
+  storage: StorageClients,
+  readers: Record<ApiFlavour, IncidentReader>,
+  tenants: TenantRegistry,
+  relayLog: Logger | undefined,
+): Pick<Relay, 'state' | 'destinations' | 'tenantSync' | 'leases' | 'syncJobs' | 'syncTenant' | 'syncAll'> {
+  const state = new TableStateStore(storage.table(config.names.stateTable));
+  const destinations = syncDestinations(config, storage);
   const tenantSync = new TenantSync({
-    source,
+    source: readers[config.api],
     readers,
     apiOf: (tenantId) => tenants.apiOf(tenantId),
     destinations,
     state,
     settings: config.sync,
-    log: options.log,
-  });
-  const consent = new ConsentService({
-    clientId: config.clientId,
-    authorityHost: config.endpoints.authorityHost,
-    redirectUri: config.consent.redirectUri,
-    stateLifetimeMs: config.consent.stateLifetimeMs,
-    keySecretName: config.consent.stateKeySecretName,
-    secrets,
-    registry: tenants,
-    tokens,
-    api: config.api,
+    log: relayLog,
   });
   const leases = new BlobTenantLeases(storage.blobs.getContainerClient(config.sync.leasesContainer));
-  const syncJobs = new SyncJobQueue(storage.queues.getQueueClient(config.sync.jobsQueue));
   const syncTenant = async (tenantId: string, opts: TenantSyncOptions & { log?: Logger } = {}) => {
-    const log = opts.log ?? options.log;
+    const log = opts.log ?? relayLog;
     const result = await syncTenantLeased(tenantSync, leases, tenantId, opts);
     if (result.outcome !== 'busy') {
       await tenants
@@ -197,7 +252,28 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     }
     return result;
   };
-  const user = {
+  return {
+    state,
+    destinations,
+    tenantSync,
+    leases,
+    syncJobs: new SyncJobQueue(storage.queues.getQueueClient(config.sync.jobsQueue)),
+    syncTenant,
+    syncAll: async (opts = {}) => {
+      const log = opts.log ?? relayLog;
+      const tenantIds = opts.tenants ?? (await tenants.enabledTenantIds());
+      return syncTenants((tenantId, o) => syncTenant(tenantId, { ...o, log }), tenantIds, {
+        concurrency: config.sync.tenantConcurrency,
+        ...opts,
+        log,
+      });
+    },
+  };
+}
+
+/** User context: callers' tokens validated, exchanged on their behalf (per-user token caches). */
+function userContext(config: RelayConfig, credential: ClientCredentialSource): Relay['user'] {
+  return {
     validator: new UserTokenValidator({
       authorityHost: config.endpoints.authorityHost,
       clientId: config.clientId,
@@ -207,8 +283,14 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     }),
     obo: new OboTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential }),
   };
-  // Interactive actions: fewer retries than a sync run, and the per-tenant limiters shared with it.
-  const actions = (actionTokens: TokenProvider) =>
+}
+
+/** Interactive actions: fewer retries than a sync run, and the per-tenant limiters shared with it. */
+function actionsFactory(
+  config: RelayConfig,
+  limiters: Record<ApiFlavour, SlidingWindowLimiter>,
+): Relay['actions'] {
+  return (actionTokens: TokenProvider) =>
     new DefenderActions(
       new DefenderHttp({
         tokens: actionTokens,
@@ -222,45 +304,6 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
         portalUrl: config.endpoints.portalUrl,
       },
     );
-  const inbound = new InboundUpdates({
-    secrets: secrets ?? noKeyVault(),
-    senders: config.inbound.senders,
-    table: storage.table(config.inbound.table),
-    retryQueue: storage.queues.getQueueClient(config.inbound.retryQueue),
-    replayWindowMs: config.inbound.replayWindowMs,
-    // Incident updates from ticketing / SOAR systems go to Graph, whatever API the tenant's sync reads.
-    api: ACTIONS_API,
-    actions: actions(tokens),
-  });
-  return {
-    config,
-    storage,
-    state,
-    secrets,
-    tokens,
-    user,
-    actions,
-    inbound,
-    source,
-    readers,
-    destinations,
-    webhooks,
-    tenantSync,
-    leases,
-    syncJobs,
-    syncTenant,
-    tenants,
-    consent,
-    syncAll: async (opts = {}) => {
-      const log = opts.log ?? options.log;
-      const tenantIds = opts.tenants ?? (await tenants.enabledTenantIds());
-      return syncTenants((tenantId, o) => syncTenant(tenantId, { ...o, log }), tenantIds, {
-        concurrency: config.sync.tenantConcurrency,
-        ...opts,
-        log,
-      });
-    },
-  };
 }
 
 /**
