@@ -7,7 +7,7 @@ import type { InvocationContext, StorageQueueFunctionOptions } from '@azure/func
 import { z } from 'zod';
 import type { Relay } from '../relay';
 import { HttpProblem, httpFunction, jsonResponse, parseJson, readBody, validate } from '../http';
-import { inboundUpdateSchema, retryMessageSchema, type RetryMessage } from '../inbound/inbound-updates';
+import { inboundUpdateSchemaFor, retryMessageSchema, type RetryMessage } from '../inbound/inbound-updates';
 import type { IncidentUpdate } from '../defender/actions';
 import { toProblem } from './problems';
 
@@ -17,7 +17,9 @@ export const INBOUND_MAX_BODY_BYTES = 32 * 1024;
 const headerSchema = z.object({
   'webhook-id': z
     .string({ message: 'is required' })
-    .regex(/^[\x21-\x7e]{1,256}$/, { message: 'must be 1-256 printable characters' }),
+    .regex(/^[\x21-\x7e]{1,256}$/, { message: 'must be 1-256 printable characters' })
+    // Standard Webhooks signs "<id>.<timestamp>.<body>": an id holding the separator is ambiguous.
+    .refine((id) => !id.includes('.'), { message: 'must not contain "." (the signed content\'s separator)' }),
   'webhook-timestamp': z
     .string({ message: 'is required' })
     .regex(/^\d{1,12}$/, { message: 'must be Unix seconds' }),
@@ -79,7 +81,10 @@ export function inboundWebhookHandler(relay: InboundRelay) {
         },
       );
     }
-    const body = validate(inboundUpdateSchema, parseJson(raw, request.headers.get('content-type')));
+    const body = validate(
+      inboundUpdateSchemaFor(relay.config.api),
+      parseJson(raw, request.headers.get('content-type')),
+    );
     const tenantId = (body.tenantId ?? relay.config.homeTenantId).toLowerCase();
     const known = await relay.tenants.enabledTenantIds().catch(() => relay.config.tenants);
     if (!known.includes(tenantId)) {
