@@ -137,11 +137,10 @@ export function updateIssues(u: IncidentUpdate, api?: ApiFlavour): UpdateIssue[]
       return issues;
     }
     if (u.classification === undefined || allowed === undefined) {
-      if (u.classification === undefined)
-        issues.push({
-          field: 'determination',
-          message: `needs its classification in the same update; allowed per classification: ${pairList(legacyPairsInGraphNames())}`,
-        });
+      issues.push({
+        field: 'determination',
+        message: `needs ${u.classification === undefined ? 'its classification in the same update' : 'a classification the legacy update accepts'}; allowed per classification: ${pairList(legacyPairsInGraphNames())}`,
+      });
       return issues;
     }
     if (!allowed.includes(legacy)) {
