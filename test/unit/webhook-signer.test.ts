@@ -13,7 +13,12 @@ test('a signed request verifies with standardwebhooks', () => {
   const secret = newSigningSecret();
   expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
   const now = Math.floor(Date.now() / 1000);
-  const headers = webhookHeaders(webhookMessageId('tenant/123/2026-11-03T09:41:57.0733333Z'), now, body, secret);
+  const headers = webhookHeaders(
+    webhookMessageId('tenant/123/2026-11-03T09:41:57.0733333Z'),
+    now,
+    body,
+    secret,
+  );
   expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
   expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
 });
@@ -73,7 +78,9 @@ test('webhook-id: derived from the version key, stable, without "."', () => {
   expect(id).not.toContain('.');
   expect(webhookMessageId(versionKey)).toBe(id);
   expect(webhookMessageId(versionKey.replace('924565', '924566'))).not.toBe(id);
-  expect(() => webhookHeaders(versionKey, 1700000000, body, newSigningSecret())).toThrow(/must not contain "."/);
+  expect(() => webhookHeaders(versionKey, 1700000000, body, newSigningSecret())).toThrow(
+    /must not contain "."/,
+  );
   const headers = webhookHeaders(id, 1700000000, body, newSigningSecret());
   expect(headers['webhook-id']).toBe(id);
 });
