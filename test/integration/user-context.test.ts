@@ -37,6 +37,20 @@ const hunt = (token: string | undefined, body: object) =>
     'hunting',
   );
 
+const patchIncident = (id: string | number, body: object, query: Record<string, string> = {}) =>
+  call(
+    incidentUpdateHandler(world.relay),
+    {
+      method: 'PATCH',
+      path: `/api/incidents/${id}`,
+      params: { id: String(id) },
+      query,
+      headers: { authorization: `Bearer ${world.userToken()}` },
+      body,
+    },
+    logs,
+  );
+
 function expectProblem(
   res: { status: number; headers: Record<string, string>; json: Record<string, unknown> },
   status: number,
@@ -252,19 +266,7 @@ describe.each(['graph', 'legacy'] as const)('acting as the user on the %s API', 
 
   test("documented pairs beyond truePositive go through, in each API's own names", async () => {
     const incident = world.sim.incidents.create(world.tenantId, {});
-    const patch = (body: object) =>
-      call(
-        incidentUpdateHandler(world.relay),
-        {
-          method: 'PATCH',
-          path: `/api/incidents/${incident.id}`,
-          params: { id: String(incident.id) },
-          query: { api },
-          headers: { authorization: `Bearer ${world.userToken()}` },
-          body,
-        },
-        logs,
-      );
+    const patch = (body: object) => patchIncident(incident.id, body, { api });
     for (const [classification, determination] of [
       ['falsePositive', 'notMalicious'],
       ['informationalExpectedActivity', 'securityTesting'],
@@ -314,17 +316,10 @@ describe.each(['graph', 'legacy'] as const)('acting as the user on the %s API', 
   test('a pair the API does not document is refused before Defender is called, naming the allowed ones', async () => {
     const incident = world.sim.incidents.create(world.tenantId, {});
     sim.counters.reset();
-    const res = await call(
-      incidentUpdateHandler(world.relay),
-      {
-        method: 'PATCH',
-        path: `/api/incidents/${incident.id}`,
-        params: { id: String(incident.id) },
-        query: { api },
-        headers: { authorization: `Bearer ${world.userToken()}` },
-        body: { classification: 'falsePositive', determination: 'malware' },
-      },
-      logs,
+    const res = await patchIncident(
+      incident.id,
+      { classification: 'falsePositive', determination: 'malware' },
+      { api },
     );
     expectProblem(res, 422, 'validation-error');
     expect(res.json.errors).toEqual([

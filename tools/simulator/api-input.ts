@@ -10,59 +10,27 @@ import {
   type IncidentStatus,
 } from './incidents';
 import { isRecord, type JwtClaims } from './util';
+import {
+  GRAPH_CLASSIFICATIONS,
+  GRAPH_DETERMINATIONS,
+  GRAPH_PAIRS,
+  GRAPH_UPDATE_STATUSES as VOCABULARY_GRAPH_UPDATE_STATUSES,
+  LEGACY_PAIRS,
+  LEGACY_UPDATE_STATUSES as VOCABULARY_LEGACY_UPDATE_STATUSES,
+} from '../../src/defender/vocabulary';
 
 /**
- * What each service accepts in an incident update, in its own spelling.
- *
- * Graph ("security-incident-update", values as the typed v1.0 model `security.AlertClassification` /
- * `security.AlertDetermination` / `security.IncidentStatus` has them; `unknownFutureValue` refused):
- * status `active`, `resolved`, `redirected` (the update page lists no `inProgress`).
+ * What each service accepts in an incident update, in its own spelling: Microsoft's lists, kept once with
+ * their sources in src/defender/vocabulary.ts (Graph: "security-incident-update" and the typed v1.0
+ * model, `unknownFutureValue` refused, no `inProgress` in an update; legacy: "Update incidents API"
+ * with its determinations per classification). test/unit/incident-update.test.ts checks them against
+ * its own transcription of the pages, test/unit/graph-model.test.ts against the typed model.
  */
-export const GRAPH_UPDATE_STATUSES: IncidentStatus[] = ['active', 'resolved', 'redirected'];
-export const CLASSIFICATIONS: Classification[] = [
-  'unknown',
-  'falsePositive',
-  'truePositive',
-  'informationalExpectedActivity',
-];
-export const DETERMINATIONS = [
-  'unknown',
-  'apt',
-  'malware',
-  'securityPersonnel',
-  'securityTesting',
-  'unwantedSoftware',
-  'other',
-  'multiStagedAttack',
-  'compromisedAccount',
-  'phishing',
-  'maliciousUserActivity',
-  'notMalicious',
-  'notEnoughDataToValidate',
-  'confirmedActivity',
-  'lineOfBusinessApplication',
-];
-
-/** Legacy ("Update incidents API", api-update-incidents): its lists, and its determinations per classification. */
-export const LEGACY_UPDATE_STATUSES = ['Active', 'Resolved', 'InProgress', 'Redirected'];
-export const LEGACY_BY_CLASSIFICATION: Record<string, string[]> = {
-  TruePositive: [
-    'MultiStagedAttack',
-    'MaliciousUserActivity',
-    'CompromisedAccount',
-    'Malware',
-    'Phishing',
-    'UnwantedSoftware',
-    'Other',
-  ],
-  InformationalExpectedActivity: [
-    'SecurityTesting',
-    'LineOfBusinessApplication',
-    'ConfirmedActivity',
-    'Other',
-  ],
-  FalsePositive: ['Clean', 'NoEnoughDataToValidate', 'Other'],
-};
+export const GRAPH_UPDATE_STATUSES: IncidentStatus[] = [...VOCABULARY_GRAPH_UPDATE_STATUSES];
+export const CLASSIFICATIONS: Classification[] = [...GRAPH_CLASSIFICATIONS];
+export const DETERMINATIONS: string[] = [...GRAPH_DETERMINATIONS];
+export const LEGACY_UPDATE_STATUSES: string[] = [...VOCABULARY_LEGACY_UPDATE_STATUSES];
+export const LEGACY_BY_CLASSIFICATION: Record<string, readonly string[]> = LEGACY_PAIRS;
 
 /** The stored (Graph) value of a legacy determination. */
 export function determinationFromLegacy(legacy: string): string {
@@ -71,20 +39,9 @@ export function determinationFromLegacy(legacy: string): string {
 }
 export { determinationToLegacy };
 
-/**
- * Graph's determinations per classification: the same service, so the legacy page's pairs in Graph's
- * names, plus `apt` and `securityPersonnel` (true positives in Graph's alertDetermination table, still
- * in Graph's enum); `unknown` goes with every classification.
- */
+/** Graph's determinations per classification (`unknown` with every one). */
 export function graphDeterminationsFor(classification: Classification): string[] {
-  if (classification === 'unknown') return ['unknown'];
-  const legacy =
-    LEGACY_BY_CLASSIFICATION[classification.charAt(0).toUpperCase() + classification.slice(1)] ?? [];
-  return [
-    ...legacy.map(determinationFromLegacy),
-    ...(classification === 'truePositive' ? ['apt', 'securityPersonnel'] : []),
-    'unknown',
-  ];
+  return [...GRAPH_PAIRS[classification]];
 }
 
 export function parseJsonObject(body: string): Record<string, unknown> {
