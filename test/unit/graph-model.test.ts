@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import ts from 'typescript';
-import { graphIncident, IncidentStore } from '../../tools/simulator/incidents';
+import { graphIncident, IncidentStore, legacyIncident } from '../../tools/simulator/incidents';
 import { Rng } from '../../tools/simulator/util';
 import {
   GRAPH_CLASSIFICATIONS,
@@ -14,6 +14,9 @@ import {
   GRAPH_PAIRS,
   GRAPH_SEVERITIES,
   GRAPH_UPDATE_STATUSES,
+  LEGACY_SEVERITIES,
+  LEGACY_UPDATE_CLASSIFICATIONS,
+  LEGACY_UPDATE_DETERMINATIONS,
 } from '../../src/defender/vocabulary';
 
 interface Model {
@@ -193,5 +196,55 @@ describe("the relay's Graph vocabulary is the typed model's", () => {
     const paired = new Set(Object.values(GRAPH_PAIRS).flat());
     expect([...paired].sort()).toEqual([...GRAPH_DETERMINATIONS].sort());
     for (const c of Object.keys(GRAPH_PAIRS)) expect(enumOf('AlertClassification')).toContain(c);
+  });
+});
+
+/**
+ * The legacy view emits only values Microsoft's legacy pages document: api-list-incidents (incident and
+ * alert fields, its example), api-incident (severity UnSpecified) and api-update-incidents (the values an
+ * update may set, which the API then returns).
+ */
+describe('the simulated legacy incident speaks only documented legacy values', () => {
+  const store = new IncidentStore(
+    new Rng(11),
+    () => Date.parse('2026-11-03T09:00:00Z'),
+    () => 'contoso.com',
+  );
+  const tenant = '00000000-0000-4000-8000-000000000002';
+  store.seed(tenant, 80, { alertsPerIncident: [1, 4] });
+  const incidents = store.visible(tenant).map((v) => legacyIncident(v, tenant));
+  const alerts = incidents.flatMap((i) => i.alerts as Record<string, unknown>[]);
+
+  test('incident enums', () => {
+    for (const i of incidents) {
+      expect(['Active', 'InProgress', 'Resolved', 'Redirected']).toContain(i.status);
+      expect(LEGACY_SEVERITIES).toContain(i.severity);
+      expect(['Unknown', ...LEGACY_UPDATE_CLASSIFICATIONS]).toContain(i.classification);
+      expect(['NotAvailable', 'Apt', 'SecurityPersonnel', ...LEGACY_UPDATE_DETERMINATIONS]).toContain(
+        i.determination,
+      );
+      for (const c of i.comments as Record<string, unknown>[])
+        expect(Object.keys(c).sort()).toEqual(['comment', 'createdBy', 'createdTime']);
+    }
+  });
+
+  test('alert enums', () => {
+    for (const a of alerts) {
+      expect(['New', 'Active', 'Resolved']).toContain(a.status);
+      expect(['Informational', 'Low', 'Medium', 'High']).toContain(a.severity);
+      for (const e of a.entities as { entityType: string }[])
+        expect([
+          'User',
+          'Ip',
+          'Url',
+          'File',
+          'Process',
+          'MailBox',
+          'MailMessage',
+          'MailCluster',
+          'Registry',
+        ]).toContain(e.entityType);
+    }
+    expect(new Set(alerts.map((a) => a.detectionSource))).toContain('MCAS');
   });
 });
