@@ -3,54 +3,59 @@
  * context (a token provider from on-behalf-of) and the application context (the app's token provider):
  * the caller picks the `DefenderHttp` it builds with.
  *
- * The relay's vocabulary is Graph's camelCase (`inProgress`, `truePositive`); input is read
- * case-insensitively, so legacy PascalCase (`InProgress`, `TruePositive`, `NotAvailable`) is accepted too,
- * and values are mapped to the legacy API's PascalCase when it is the target. Defender's rule that a
- * determination needs the true-positive classification is enforced before anything is sent.
+ * The relay's vocabulary is Graph's (./vocabulary, from the typed Graph model); input is read
+ * case-insensitively, and the legacy update's own names (`Clean`, `NoEnoughDataToValidate`,
+ * `NotAvailable`) are accepted too. Each API's rules are checked before anything is sent: the
+ * classification and determination pairs it documents, the statuses its update page lists
+ * (docs/http-api.md has the table), and what only one of them knows.
  */
 import { z } from 'zod';
 import type { DefenderHttp, RunBudget } from './http';
 import { newBudget } from './http';
 import { DefenderApiError } from './errors';
 import { readIncident, type ApiFlavour, type IncidentHeader } from './incident';
+import {
+  GRAPH_CLASSIFICATIONS,
+  GRAPH_DETERMINATIONS,
+  GRAPH_PAIRS,
+  GRAPH_UPDATE_STATUSES,
+  LEGACY_PAIRS,
+  legacyDetermination,
+  toLegacyName,
+  type Classification,
+  type Determination,
+} from './vocabulary';
 
+/** What a caller may ask for; what each API is sent for it is `updateStatusFor`. */
 export const UPDATE_STATUSES = ['active', 'inProgress', 'resolved'] as const;
-export const CLASSIFICATIONS = [
-  'unknown',
-  'falsePositive',
-  'truePositive',
-  'informationalExpectedActivity',
-] as const;
-/** Determinations the legacy API documents; Graph has more (below). */
-export const LEGACY_DETERMINATIONS = [
-  'unknown',
-  'apt',
-  'malware',
-  'securityPersonnel',
-  'securityTesting',
-  'unwantedSoftware',
-  'other',
-] as const;
-export const DETERMINATIONS = [
-  ...LEGACY_DETERMINATIONS,
-  'multiStagedAttack',
-  'compromisedAccount',
-  'phishing',
-  'maliciousUserActivity',
-  'notMalicious',
-  'notEnoughDataToValidate',
-  'confirmedUserActivity',
-  'lineOfBusinessApplication',
-] as const;
+export const CLASSIFICATIONS = GRAPH_CLASSIFICATIONS;
+export const DETERMINATIONS = GRAPH_DETERMINATIONS;
+
+/** Statuses Defender sets itself: refused with the reason. */
+const STATUS_REFUSALS: Record<string, string> = {
+  redirected:
+    'is set by Defender when it merges the incident into another (redirectIncidentId); an update cannot merge',
+  awaitingaction: 'is set only by Microsoft Defender Experts',
+  unknownfuturevalue: "is Graph's evolvable-enum sentinel, not a status",
+};
 
 /** A case-insensitive enum that yields the canonical (camelCase) value; `aliases` map other spellings. */
-function enumCI<const T extends readonly string[]>(values: T, aliases: Record<string, T[number]> = {}) {
+function enumCI<const T extends readonly string[]>(
+  values: T,
+  aliases: Record<string, T[number]> = {},
+  refusals: Record<string, string> = {},
+) {
   const byLower = new Map<string, T[number]>(values.map((v) => [v.toLowerCase(), v]));
   for (const [k, v] of Object.entries(aliases)) byLower.set(k.toLowerCase(), v);
   return z.string().transform((v, ctx) => {
-    const hit = byLower.get(v.trim().toLowerCase());
+    const key = v.trim().toLowerCase();
+    const hit = byLower.get(key);
     if (hit === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be one of ${values.join(', ')}` });
+      const reason = refusals[key];
+      ctx.addIssue({
+        code: 'custom',
+        message: `${reason ? `"${v.trim()}" ${reason}; ` : ''}must be one of ${values.join(', ')}`,
+      });
       return z.NEVER;
     }
     return hit;
@@ -58,11 +63,16 @@ function enumCI<const T extends readonly string[]>(values: T, aliases: Record<st
 }
 
 export const incidentUpdateFields = {
-  status: enumCI(UPDATE_STATUSES).optional(),
+  status: enumCI(UPDATE_STATUSES, {}, STATUS_REFUSALS).optional(),
   /** A user principal name or email; null unassigns. */
   assignedTo: z.string().trim().min(1).max(256).nullable().optional(),
   classification: enumCI(CLASSIFICATIONS).optional(),
-  determination: enumCI(DETERMINATIONS, { notAvailable: 'unknown' }).optional(),
+  /** Graph's names; the legacy update's names for the same values are read too. */
+  determination: enumCI(DETERMINATIONS, {
+    notAvailable: 'unknown',
+    clean: 'notMalicious',
+    noEnoughDataToValidate: 'notEnoughDataToValidate',
+  }).optional(),
   /** Replaces the incident's custom tags. */
   tags: z.array(z.string().trim().min(1).max(128)).max(50).optional(),
   comment: z.string().trim().min(1).max(10_000).optional(),
@@ -71,38 +81,140 @@ export const incidentUpdateFields = {
 export type IncidentUpdate = {
   status?: (typeof UPDATE_STATUSES)[number];
   assignedTo?: string | null;
-  classification?: (typeof CLASSIFICATIONS)[number];
-  determination?: (typeof DETERMINATIONS)[number];
+  classification?: Classification;
+  determination?: Determination;
   tags?: string[];
   comment?: string;
 };
 
 const UPDATE_KEYS = Object.keys(incidentUpdateFields) as (keyof IncidentUpdate)[];
 
-/** Defender's rules over a whole update, as zod issues on the field at fault. */
-export function checkIncidentUpdate(u: IncidentUpdate, ctx: z.RefinementCtx, path: PropertyKey[] = []): void {
-  if (!UPDATE_KEYS.some((k) => u[k] !== undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [...path, 'status'],
-      message: `is missing: give at least one of ${UPDATE_KEYS.join(', ')}`,
-    });
-  }
-  if (u.determination !== undefined && u.determination !== 'unknown' && u.classification !== 'truePositive') {
-    ctx.addIssue({
-      code: 'custom',
-      path: [...path, 'determination'],
-      message:
-        'can only be set together with classification "truePositive" (Defender\'s rule); send both in the same update',
-    });
-  }
+export interface UpdateIssue {
+  field: keyof IncidentUpdate;
+  message: string;
 }
 
-/** The body of `PATCH /api/incidents/{id}`. */
-export const incidentUpdateSchema = z
-  .object(incidentUpdateFields)
-  .strict()
-  .superRefine((u, ctx) => checkIncidentUpdate(u as IncidentUpdate, ctx));
+const pairList = (pairs: Record<string, readonly string[]>): string =>
+  Object.entries(pairs)
+    .filter(([, ds]) => ds.length > 0)
+    .map(([c, ds]) => `${c}: ${ds.join(', ')}`)
+    .join('; ');
+
+/**
+ * Each API's rules over a whole update (without `api`: the rules both share). The pairs are Microsoft's
+ * (./vocabulary: GRAPH_PAIRS, LEGACY_PAIRS); a determination needs its classification in the same
+ * update, since the relay does not read the incident first.
+ */
+export function updateIssues(u: IncidentUpdate, api?: ApiFlavour): UpdateIssue[] {
+  const issues: UpdateIssue[] = [];
+  if (!UPDATE_KEYS.some((k) => u[k] !== undefined)) {
+    issues.push({ field: 'status', message: `is missing: give at least one of ${UPDATE_KEYS.join(', ')}` });
+  }
+  if (api === 'graph' && u.status === 'inProgress') {
+    issues.push({
+      field: 'status',
+      message: `"inProgress" is not a value of Graph's update (security-incident-update lists ${GRAPH_UPDATE_STATUSES.filter((s) => s !== 'redirected').join(', ')}); use one of those, or the legacy API (?api=legacy), which takes InProgress`,
+    });
+  }
+  if (api === 'legacy' && u.classification === 'unknown') {
+    issues.push({
+      field: 'classification',
+      message: `"unknown" is not a value of the legacy update (api-update-incidents lists truePositive, informationalExpectedActivity, falsePositive)`,
+    });
+  }
+  const d = u.determination;
+  if (d === undefined) return issues;
+  if (api === 'legacy') {
+    const legacy = legacyDetermination(d);
+    const allowed = u.classification
+      ? LEGACY_PAIRS[toLegacyName('classification', u.classification) as keyof typeof LEGACY_PAIRS]
+      : undefined;
+    if (legacy === undefined) {
+      issues.push({
+        field: 'determination',
+        message: `"${d}" is not accepted by the legacy update (api-update-incidents; ${d === 'unknown' ? 'NotAvailable is only returned, never set: leave determination out' : 'Apt and SecurityPersonnel are no longer accepted since August 2022'}); allowed per classification: ${pairList(legacyPairsInGraphNames())}`,
+      });
+      return issues;
+    }
+    if (u.classification === undefined || allowed === undefined) {
+      issues.push({
+        field: 'determination',
+        message: `needs ${u.classification === undefined ? 'its classification in the same update' : 'a classification the legacy update accepts'}; allowed per classification: ${pairList(legacyPairsInGraphNames())}`,
+      });
+      return issues;
+    }
+    if (!allowed.includes(legacy)) {
+      issues.push({
+        field: 'determination',
+        message: `"${d}" does not go with classification "${u.classification}" on the legacy API; allowed with ${u.classification}: ${legacyPairsInGraphNames()[u.classification]!.join(', ')}`,
+      });
+    }
+    return issues;
+  }
+  if (d === 'unknown') return issues;
+  if (u.classification === undefined) {
+    issues.push({
+      field: 'determination',
+      message: `needs its classification in the same update; allowed per classification: ${pairList(GRAPH_PAIRS)}`,
+    });
+  } else if (!GRAPH_PAIRS[u.classification].includes(d)) {
+    issues.push({
+      field: 'determination',
+      message: `"${d}" does not go with classification "${u.classification}"; allowed with ${u.classification}: ${GRAPH_PAIRS[u.classification].join(', ')}`,
+    });
+  }
+  return issues;
+}
+
+/** LEGACY_PAIRS in the relay's (Graph's) names, for messages. */
+function legacyPairsInGraphNames(): Record<string, Determination[]> {
+  const out: Record<string, Determination[]> = {};
+  for (const c of ['truePositive', 'informationalExpectedActivity', 'falsePositive'] as const) {
+    const names = LEGACY_PAIRS[toLegacyName('classification', c) as keyof typeof LEGACY_PAIRS];
+    out[c] = GRAPH_DETERMINATIONS.filter((d) => {
+      const l = legacyDetermination(d);
+      return l !== undefined && names.includes(l);
+    });
+  }
+  return out;
+}
+
+/** The rules as zod issues on the field at fault. */
+export function checkIncidentUpdate(
+  u: IncidentUpdate,
+  ctx: z.RefinementCtx,
+  path: PropertyKey[] = [],
+  api?: ApiFlavour,
+): void {
+  for (const issue of updateIssues(u, api))
+    ctx.addIssue({ code: 'custom', path: [...path, issue.field], message: issue.message });
+}
+
+/** The body of `PATCH /api/incidents/{id}` for one API (without `api`: the shared rules only). */
+export function incidentUpdateSchemaFor(api?: ApiFlavour) {
+  return z
+    .object(incidentUpdateFields)
+    .strict()
+    .superRefine((u, ctx) => checkIncidentUpdate(u as IncidentUpdate, ctx, [], api));
+}
+
+export const incidentUpdateSchema = incidentUpdateSchemaFor();
+
+/** An update an API would refuse, caught before it is sent; `field` names the input at fault. */
+export class UpdateRefusedError extends DefenderApiError {
+  constructor(
+    public readonly issues: UpdateIssue[],
+    api: ApiFlavour,
+  ) {
+    super(
+      `The ${api === 'graph' ? 'Graph' : 'legacy'} API does not accept this update: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`,
+      422,
+      'update_refused',
+      false,
+    );
+    this.name = 'UpdateRefusedError';
+  }
+}
 
 export interface HuntingResult {
   api: ApiFlavour;
@@ -117,16 +229,13 @@ export interface UpdateResult {
   commentAdded: boolean;
 }
 
-const pascal = (v: string) => v.charAt(0).toUpperCase() + v.slice(1);
-
-/** Graph camelCase → legacy PascalCase for the update fields. */
+/** The update in the legacy API's names (api-update-incidents). Call with a checked update. */
 export function toLegacyUpdate(u: IncidentUpdate): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (u.status) out.status = pascal(u.status);
+  if (u.status) out.status = toLegacyName('status', u.status);
   if (u.assignedTo !== undefined) out.assignedTo = u.assignedTo;
-  if (u.classification) out.classification = pascal(u.classification);
-  if (u.determination)
-    out.determination = u.determination === 'unknown' ? 'NotAvailable' : pascal(u.determination);
+  if (u.classification) out.classification = toLegacyName('classification', u.classification);
+  if (u.determination) out.determination = legacyDetermination(u.determination);
   if (u.tags) out.tags = u.tags;
   if (u.comment) out.comment = u.comment;
   return out;
@@ -166,52 +275,37 @@ export class DefenderActions {
     query: string,
     timespan?: string,
   ): Promise<HuntingResult> {
+    if (api === 'legacy' && timespan !== undefined) {
+      // api-advanced-hunting: the request body has `Query` only; the legacy API always looks 30 days back.
+      throw new DefenderApiError(
+        'The legacy advanced hunting API takes no timespan (it always queries the past 30 days): leave timespan out, filter on Timestamp in the query, or use the Graph API.',
+        422,
+        'timespan_unsupported',
+        false,
+      );
+    }
     const budget = this.budget();
     try {
-      if (api === 'graph') {
-        const body = await this.http.json<{
-          schema?: { name: string; type: string }[];
-          results?: Record<string, unknown>[];
-        }>({
-          tenantId,
-          api,
-          method: 'POST',
-          url: `${this.options.graphBaseUrl}/v1.0/security/runHuntingQuery`,
-          body: { Query: query, ...(timespan ? { Timespan: timespan } : {}) },
-          budget,
-        });
-        const results = Array.isArray(body.results) ? body.results : [];
-        return {
-          api,
-          schema: (body.schema ?? []).map((c) => ({
-            name: c.name,
-            type: String(c.type).replace(/^System\./, ''),
-          })),
-          results,
-          rowCount: results.length,
-        };
-      }
-      const body = await this.http.json<{
-        Schema?: { Name: string; Type: string }[];
-        Results?: Record<string, unknown>[];
-      }>({
-        tenantId,
-        api,
-        method: 'POST',
-        url: `${this.options.legacyBaseUrl}/api/advancedhunting/run`,
-        body: { Query: query },
-        budget,
-      });
-      const results = Array.isArray(body.Results) ? body.Results : [];
-      return {
-        api,
-        schema: (body.Schema ?? []).map((c) => ({
-          name: c.Name,
-          type: String(c.Type).replace(/^System\./, ''),
-        })),
-        results,
-        rowCount: results.length,
-      };
+      const body = await this.http.json<Record<string, unknown>>(
+        api === 'graph'
+          ? {
+              tenantId,
+              api,
+              method: 'POST',
+              url: `${this.options.graphBaseUrl}/v1.0/security/runHuntingQuery`,
+              body: { Query: query, ...(timespan ? { Timespan: timespan } : {}) },
+              budget,
+            }
+          : {
+              tenantId,
+              api,
+              method: 'POST',
+              url: `${this.options.legacyBaseUrl}/api/advancedhunting/run`,
+              body: { Query: query },
+              budget,
+            },
+      );
+      return { api, ...readHuntingResult(body) };
     } catch (error) {
       throw describeHuntingError(error);
     }
@@ -231,18 +325,8 @@ export class DefenderActions {
         false,
       );
     }
-    if (
-      api === 'legacy' &&
-      update.determination &&
-      !(LEGACY_DETERMINATIONS as readonly string[]).includes(update.determination)
-    ) {
-      throw new DefenderApiError(
-        `The determination "${update.determination}" exists only on the Graph API; the legacy API knows ${LEGACY_DETERMINATIONS.join(', ')}.`,
-        422,
-        'determination_unsupported',
-        false,
-      );
-    }
+    const issues = updateIssues(update, api);
+    if (issues.length > 0) throw new UpdateRefusedError(issues, api);
     const budget = this.budget();
     if (api === 'legacy') {
       const raw = await this.http.json({
@@ -282,6 +366,24 @@ export class DefenderActions {
       commentAdded: !!update.comment,
     };
   }
+}
+
+/**
+ * A hunting answer in either casing: Graph's runHuntingQuery page shows `schema` of `name`/`type` in one
+ * example and of `Name`/`Type` in another; the legacy API answers `Schema`/`Results` with `Name`/`Type`
+ * (api-advanced-hunting). Column types lose the `System.` prefix some answers carry.
+ */
+export function readHuntingResult(body: Record<string, unknown>): Omit<HuntingResult, 'api'> {
+  const pick = (o: Record<string, unknown>, k: string): unknown =>
+    o[k] ?? o[k.charAt(0).toUpperCase() + k.slice(1)];
+  const rawSchema = pick(body, 'schema');
+  const rawResults = pick(body, 'results');
+  const results = Array.isArray(rawResults) ? (rawResults as Record<string, unknown>[]) : [];
+  const schema = (Array.isArray(rawSchema) ? (rawSchema as Record<string, unknown>[]) : []).map((c) => ({
+    name: String(pick(c, 'name') ?? ''),
+    type: String(pick(c, 'type') ?? '').replace(/^System\./, ''),
+  }));
+  return { schema, results, rowCount: results.length };
 }
 
 /** Advanced hunting's limits as errors a person can act on. */

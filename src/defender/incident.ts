@@ -1,9 +1,19 @@
 /**
  * The incident model shared by both APIs: a small normalized header read from either the Graph security
- * API or the legacy Defender XDR API, and the original incident kept whole. Enums are read
- * case-insensitively (Microsoft's own Graph examples disagree on casing) and mapped to Graph's camelCase.
+ * API or the legacy Defender XDR API, and the original incident kept whole. The header speaks Graph's
+ * vocabulary for both APIs (./vocabulary; the table is in docs/envelope.md): enums are read
+ * case-insensitively (Microsoft's own Graph examples disagree on casing) and every documented legacy
+ * spelling maps to Graph's name (`NotAvailable` → `unknown`, `Clean` → `notMalicious`, `MCAS` →
+ * `cloudAppSecurity`, ...). A value neither list knows keeps its own name, first letter lower-cased.
  */
 import { canonicalTimestamp } from './timestamp';
+import {
+  CLASSIFICATION_ALIASES,
+  DETERMINATION_ALIASES,
+  graphDetectionSource,
+  SEVERITY_ALIASES,
+  STATUS_ALIASES,
+} from './vocabulary';
 
 export type ApiFlavour = 'graph' | 'legacy';
 export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high';
@@ -39,22 +49,6 @@ export interface IncidentVersion {
 
 export class MalformedIncidentError extends Error {}
 
-const SEVERITIES: Record<string, Severity> = {
-  unspecified: 'unknown',
-  unknown: 'unknown',
-  informational: 'informational',
-  low: 'low',
-  medium: 'medium',
-  high: 'high',
-};
-const STATUSES: Record<string, Status> = {
-  active: 'active',
-  inprogress: 'inProgress',
-  resolved: 'resolved',
-  redirected: 'redirected',
-  awaitingaction: 'awaitingAction',
-};
-
 export const SEVERITY_RANK: Record<Severity, number> = {
   unknown: 0,
   informational: 1,
@@ -70,6 +64,12 @@ function str(v: unknown): string | null {
 function camel(v: unknown): string | null {
   const s = str(v);
   return s ? s.charAt(0).toLowerCase() + s.slice(1) : null;
+}
+
+/** Graph's name of an enum value of either API; null stays null. */
+function graphName(v: unknown, aliases: Map<string, string>): string | null {
+  const s = str(v);
+  return s === null ? null : (aliases.get(s.trim().toLowerCase()) ?? camel(s));
 }
 
 function stringArray(v: unknown): string[] {
@@ -113,11 +113,11 @@ export function readIncident(
     tenantId: tenantId.toLowerCase(),
     incidentId,
     title: str(api === 'graph' ? raw.displayName : raw.incidentName) ?? `Incident ${incidentId}`,
-    severity: SEVERITIES[String(raw.severity ?? '').toLowerCase()] ?? 'unknown',
-    status: STATUSES[String(raw.status ?? '').toLowerCase()] ?? 'unknown',
+    severity: SEVERITY_ALIASES.get(String(raw.severity ?? '').toLowerCase()) ?? 'unknown',
+    status: STATUS_ALIASES.get(String(raw.status ?? '').toLowerCase()) ?? 'unknown',
     assignedTo: str(raw.assignedTo),
-    classification: camel(raw.classification),
-    determination: camel(raw.determination),
+    classification: graphName(raw.classification, CLASSIFICATION_ALIASES),
+    determination: graphName(raw.determination, DETERMINATION_ALIASES),
     lastUpdate,
     createdAt: str(api === 'graph' ? raw.createdDateTime : raw.createdTime),
     redirectIncidentId:
@@ -125,7 +125,12 @@ export function readIncident(
     alertCount: alerts.length,
     tags,
     detectionSources: [
-      ...new Set(alerts.map((a) => str(a.detectionSource)).filter((s): s is string => s !== null)),
+      ...new Set(
+        alerts
+          .map((a) => str(a.detectionSource))
+          .filter((s): s is string => s !== null)
+          .map(graphDetectionSource),
+      ),
     ],
     portalUrl:
       (api === 'graph' ? str(raw.incidentWebUrl) : str(raw.incidentUri)) ??

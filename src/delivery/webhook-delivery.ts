@@ -20,7 +20,7 @@ import type { SecretSource } from '../auth/key-vault-secrets';
 import { emitMetric, type Logger } from '../telemetry';
 import type { IncidentEvent } from './envelope';
 import { formatPayload } from './webhook-formats';
-import { webhookHeaders } from './webhook-signer';
+import { webhookHeaders, webhookMessageId } from './webhook-signer';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   sendWebhook,
@@ -163,7 +163,7 @@ export class WebhookDelivery {
   async attempt(
     destination: WebhookDestinationConfig,
     event: IncidentEvent,
-    webhookId = event.id,
+    webhookId = webhookMessageId(event.id),
   ): Promise<AttemptResult> {
     const first = await this.attemptWith(destination, event, webhookId, (name) =>
       this.deps.secrets.get(name),
@@ -322,7 +322,7 @@ export class WebhookDelivery {
       throw error;
     }
 
-    const result = await this.attempt(destination, event, job.eventId);
+    const result = await this.attempt(destination, event, webhookMessageId(job.eventId));
     if (result.ok) {
       log(
         `Webhook ${destination.name}: delivered ${job.eventId} (HTTP ${result.status}, attempt ${job.attempt}).`,

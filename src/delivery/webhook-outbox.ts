@@ -31,7 +31,7 @@ export interface WebhookJob {
   destination: string;
   /** 1 for the first attempt; the attempt this message is for. */
   attempt: number;
-  /** The event's id (the version key): the `webhook-id` of every attempt. */
+  /** The event's id (the version key); every attempt's `webhook-id` is `webhookMessageId(eventId)`. */
   eventId: string;
   tenantId: string;
   queuedAt: string;

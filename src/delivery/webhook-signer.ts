@@ -4,6 +4,13 @@
  * `webhook-signature: v1,<base64>`. The secret is kept in Key Vault in the spec's form `whsec_<base64>`
  * (the bytes are the base64-decoded part), so a receiver verifies with any Standard Webhooks library.
  * Several secrets separated by spaces sign with each (key rotation: the receiver accepts any one).
+ *
+ * The spec (standard-webhooks/spec/standard-webhooks.md, "Signature scheme" and "Symmetric keys") uses `.`
+ * as the separator of the signed content, so a `webhook-id` must not contain one, and asks for keys of 24
+ * to 64 bytes; the relay accepts 24 to 128 and refuses shorter ones. The CloudEvents id (the version key)
+ * holds a `.` (the fractional seconds), so the `webhook-id` is derived from it: `msg_` and the first 24
+ * bytes of its SHA-256, base64url. It is the same for every attempt of one event, so receivers can drop
+ * repeats with it as the spec intends.
  */
 import crypto from 'node:crypto';
 
@@ -15,10 +22,14 @@ export class SigningSecretError extends Error {
 }
 
 const PREFIX = 'whsec_';
+/** The spec's minimum key size ("Symmetric keys": between 24 bytes and 64 bytes). */
+export const MIN_KEY_BYTES = 24;
+const MAX_KEY_BYTES = 128;
 
-/** Standard Webhooks secrets hold 24 to 64 random bytes; more is accepted, less is refused. */
-export const MIN_SIGNING_KEY_BYTES = 24;
-const MAX_SIGNING_KEY_BYTES = 128;
+/** The Standard Webhooks message id of one event: stable, without `.`. */
+export function webhookMessageId(eventId: string): string {
+  return `msg_${crypto.createHash('sha256').update(eventId, 'utf8').digest().subarray(0, 24).toString('base64url')}`;
+}
 
 /**
  * The key bytes of one `whsec_<base64>` (or bare base64) secret. Anything else is refused, never
@@ -29,9 +40,9 @@ export function signingKey(secret: string): Buffer {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0)
     throw new SigningSecretError('the signing secret is not in the form whsec_<base64>');
   const key = Buffer.from(text, 'base64');
-  if (key.length < MIN_SIGNING_KEY_BYTES || key.length > MAX_SIGNING_KEY_BYTES)
+  if (key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES)
     throw new SigningSecretError(
-      `the signing secret must hold ${MIN_SIGNING_KEY_BYTES} to ${MAX_SIGNING_KEY_BYTES} bytes (whsec_<base64>; 32 bytes is usual)`,
+      `the signing secret must hold ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} bytes (whsec_<base64>; Standard Webhooks asks for at least 24, 32 is usual): store a new one: whsec_ and 32 random bytes in base64 (openssl rand -base64 32)`,
     );
   return key;
 }
@@ -45,6 +56,10 @@ export function signingKeys(secrets: string): Buffer[] {
 
 /** The `webhook-signature` value: `v1,<base64>` for each secret, space-separated. */
 export function signature(secrets: string, id: string, timestamp: number, body: string): string {
+  if (id.includes('.'))
+    throw new SigningSecretError(
+      'a webhook-id must not contain "." (it separates the signed parts): use webhookMessageId()',
+    );
   const keys = signingKeys(secrets);
   const content = `${id}.${timestamp}.${body}`;
   return keys

@@ -9,13 +9,14 @@ import { z } from 'zod';
 import type { Relay } from '../relay';
 import { HttpProblem, httpFunction, jsonResponse, parseJson, readBody, validate } from '../http';
 import {
-  inboundUpdateSchema,
+  inboundUpdateSchemaFor,
   retryMessageSchema,
   type InboundUpdate,
   type RetryMessage,
   type Verdict,
 } from '../inbound/inbound-updates';
 import type { InboundSender } from '../config/settings';
+import { ACTIONS_API } from '../defender/legacy-retirement';
 import type { IncidentUpdate } from '../defender/actions';
 
 /** Inbound bodies are small; a ticket's full history does not belong in an update. */
@@ -24,7 +25,9 @@ export const INBOUND_MAX_BODY_BYTES = 32 * 1024;
 const headerSchema = z.object({
   'webhook-id': z
     .string({ message: 'is required' })
-    .regex(/^[\x21-\x7e]{1,256}$/, { message: 'must be 1-256 printable characters' }),
+    .regex(/^[\x21-\x7e]{1,256}$/, { message: 'must be 1-256 printable characters' })
+    // Standard Webhooks signs "<id>.<timestamp>.<body>": an id holding the separator is ambiguous.
+    .refine((id) => !id.includes('.'), { message: 'must not contain "." (the signed content\'s separator)' }),
   'webhook-timestamp': z
     .string({ message: 'is required' })
     .regex(/^\d{1,12}$/, { message: 'must be Unix seconds' }),
@@ -46,7 +49,8 @@ export function inboundWebhookHandler(relay: InboundRelay) {
     const raw = await readBody(request, INBOUND_MAX_BODY_BYTES);
     const headers = readHeaders(request);
     const sender = await verifiedSender(relay, request.params.sender, headers, raw, context);
-    const body = validate(inboundUpdateSchema, parseJson(raw, request.headers.get('content-type')));
+    // Checked against the vocabulary of the API the update goes to (Graph, whatever the tenant's sync reads).
+    const body = validate(inboundUpdateSchemaFor(ACTIONS_API), parseJson(raw, request.headers.get('content-type')));
     const tenantId = await allowedTenant(relay, sender, body);
     const outcome = await relay.inbound.accept(headers['webhook-id'], sender, { ...body, tenantId }, (m) =>
       context.warn(m),

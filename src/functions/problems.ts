@@ -6,6 +6,7 @@
 import { UserTokenError } from '../auth/user-token';
 import { RelayAuthError } from '../auth/errors';
 import { BudgetExhaustedError, DefenderApiError } from '../defender/errors';
+import { UpdateRefusedError } from '../defender/actions';
 import { HttpProblem } from '../http';
 
 export function toProblem(error: unknown, context: 'user' | 'app' = 'app'): unknown {
@@ -42,16 +43,24 @@ export function toProblem(error: unknown, context: 'user' | 'app' = 'app'): unkn
 
 function defenderProblem(error: DefenderApiError, context: 'user' | 'app'): HttpProblem {
   const code = error.code.replace(/_/g, '-');
+  if (error instanceof UpdateRefusedError) {
+    return new HttpProblem(422, error.message, {
+      code: 'validation-error',
+      errors: error.issues.map((i) => ({ field: i.field, message: i.message })),
+    });
+  }
   switch (error.code) {
     case 'invalid_incident_id':
       return new HttpProblem(400, error.message, {
         code: 'validation-error',
         errors: [{ field: 'id', message: 'is not a Defender incident id (digits)' }],
       });
-    case 'determination_unsupported':
+    case 'timespan_unsupported':
       return new HttpProblem(422, error.message, {
-        code,
-        errors: [{ field: 'determination', message: 'is not available on the legacy API' }],
+        code: 'validation-error',
+        errors: [
+          { field: 'timespan', message: 'is not taken by the legacy API (it queries the past 30 days)' },
+        ],
       });
     case 'hunting_row_cap':
     case 'hunting_query_invalid':

@@ -8,7 +8,7 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import type { UserIdentity } from '../auth/user-token';
-import { incidentUpdateSchema } from '../defender/actions';
+import { incidentUpdateSchemaFor } from '../defender/actions';
 import { ACTIONS_API } from '../defender/legacy-retirement';
 import type { Relay } from '../relay';
 import { HttpProblem, httpFunction, jsonResponse, readJsonBody, validate, validateQuery } from '../http';
@@ -37,7 +37,7 @@ const isoDuration = z
 export const huntingRequestSchema = z
   .object({
     query: z.string().trim().min(1, { message: 'is required' }).max(30_000),
-    /** Graph only: how far back the query looks (at most 30 days). Ignored by the legacy API. */
+    /** Graph only: how far back the query looks; refused on the legacy API, which has none. */
     timespan: isoDuration.optional(),
     /** Which API runs it; default Graph (whatever the tenant's sync API). */
     api: apiChoice.optional(),
@@ -49,6 +49,18 @@ export function huntingHandler(relay: UserRelay) {
     const user = await authenticate(relay, request);
     const body = await readJsonBody(request, huntingRequestSchema);
     const api = body.api ?? ACTIONS_API;
+    if (api === 'legacy' && body.timespan !== undefined) {
+      throw new HttpProblem(
+        422,
+        'The legacy advanced hunting API takes no timespan (it always queries the past 30 days): leave timespan out, filter on Timestamp in the query, or use the Graph API ("api": "graph").',
+        {
+          code: 'validation-error',
+          errors: [
+            { field: 'timespan', message: 'is not taken by the legacy API (it queries the past 30 days)' },
+          ],
+        },
+      );
+    }
     try {
       const result = await relay
         .actions(relay.user.obo.forUser(user))
@@ -71,8 +83,8 @@ export function incidentUpdateHandler(relay: UserRelay) {
     const user = await authenticate(relay, request);
     const id = validate(idSchema, request.params.id ?? '', { status: 400, prefix: 'id' });
     const { api: apiParam } = validateQuery(request, updateQuerySchema.loose());
-    const update = await readJsonBody(request, incidentUpdateSchema);
     const api = apiParam ?? ACTIONS_API;
+    const update = await readJsonBody(request, incidentUpdateSchemaFor(api));
     try {
       const result = await relay
         .actions(relay.user.obo.forUser(user))

@@ -30,26 +30,32 @@ import { verifyWebhook, type WebhookHeaders } from './signature';
 import { redact } from '../http/redact';
 
 /** The body an inbound webhook carries. */
-export const inboundUpdateSchema = z
-  .object({
-    /** Defender tenant of the incident; default: the home tenant. */
-    tenantId: z
-      .string()
-      .trim()
-      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'is not a GUID' })
-      .optional(),
-    incidentId: z
-      .union([z.string().trim(), z.number().int().nonnegative()])
-      .transform(String)
-      .pipe(z.string().regex(/^\d{1,19}$/, { message: 'is not a Defender incident id (digits)' })),
-    /** Free text naming the sender's record, e.g. "ServiceNow INC0012345" (kept in the log). */
-    source: z.string().trim().max(200).optional(),
-    ...incidentUpdateFields,
-  })
-  .strict()
-  .superRefine((u, ctx) => checkIncidentUpdate(u as IncidentUpdate, ctx));
+export function inboundUpdateSchemaFor(api?: ApiFlavour) {
+  return z
+    .object({
+      /** Defender tenant of the incident; default: the home tenant. */
+      tenantId: z
+        .string()
+        .trim()
+        .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+          message: 'is not a GUID',
+        })
+        .optional(),
+      incidentId: z
+        .union([z.string().trim(), z.number().int().nonnegative()])
+        .transform(String)
+        .pipe(z.string().regex(/^\d{1,19}$/, { message: 'is not a Defender incident id (digits)' })),
+      /** Free text naming the sender's record, e.g. "ServiceNow INC0012345" (kept in the log). */
+      source: z.string().trim().max(200).optional(),
+      ...incidentUpdateFields,
+    })
+    .strict()
+    .superRefine((u, ctx) => checkIncidentUpdate(u as IncidentUpdate, ctx, [], api));
+}
 
-export type InboundUpdate = z.output<typeof inboundUpdateSchema>;
+export const inboundUpdateSchema = inboundUpdateSchemaFor();
+
+export type InboundUpdate = z.output<ReturnType<typeof inboundUpdateSchemaFor>>;
 
 export interface RetryMessage {
   webhookId: string;

@@ -128,7 +128,7 @@ test('an update whose application fails is kept on the retry queue and applied b
   const incident = sim.incidents.create(world.tenantId, { status: 'active' });
   sim.faults.inject({ target: 'graph', status: 503, count: 10 });
   const res = await send(
-    signed({ incidentId: incident.id, status: 'inProgress', assignedTo: 'tier2@contoso.example' }),
+    signed({ incidentId: incident.id, status: 'resolved', assignedTo: 'tier2@contoso.example' }),
   );
   sim.faults.clear();
   expect(res.status).toBe(202);
@@ -144,7 +144,7 @@ test('an update whose application fails is kept on the retry queue and applied b
   ) as unknown;
   await inboundRetryHandler(world.relay)(message, logs.context('inboundRetry'));
   expect(sim.incidents.get(world.tenantId, incident.id)).toMatchObject({
-    status: 'inProgress',
+    status: 'resolved',
     assignedTo: 'tier2@contoso.example',
   });
   // A retry that still fails throws, so the host retries it and then keeps it in the poison queue.

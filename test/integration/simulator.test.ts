@@ -374,6 +374,19 @@ describe('simulator with the real SDKs', () => {
       );
       expect(l.status).toBe(200);
       expect((l.body as { Results: unknown[] }).Results).toHaveLength(10);
+      // Column types as the pages name them (runHuntingQuery: DateTime, String; no System. prefix).
+      expect((g.body as { schema: { type: string }[] }).schema[0]).toEqual({
+        name: 'Timestamp',
+        type: 'DateTime',
+      });
+      expect((l.body as { Schema: unknown[] }).Schema[0]).toEqual({ Name: 'Timestamp', Type: 'DateTime' });
+      // api-advanced-hunting takes Query only: a Timespan is refused, not ignored.
+      const span = await call(
+        `${sim.urls.legacyBaseUrl}/api/advancedhunting/run`,
+        await appToken(t, 'https://api.security.microsoft.com'),
+        { method: 'POST', body: JSON.stringify({ Query: 'AlertInfo', Timespan: 'P1D' }) },
+      );
+      expect(span.status).toBe(400);
       // Incident roles alone do not allow hunting.
       const noHunt = await call(
         `${sim.urls.graphBaseUrl}/v1.0/security/runHuntingQuery`,
@@ -687,6 +700,76 @@ describe('simulator with the real SDKs', () => {
         body: JSON.stringify({ classification: 'falsePositive', determination: 'malware' }),
       });
       expect(bad.status).toBe(400);
+      // security-incident-update: documented non-true-positive pairs are accepted; inProgress and
+      // page-only spellings are not; the update records who made it.
+      for (const body of [
+        { classification: 'falsePositive', determination: 'notMalicious' },
+        { classification: 'informationalExpectedActivity', determination: 'securityTesting' },
+        { classification: 'truePositive', determination: 'apt' },
+        { status: 'redirected' },
+      ]) {
+        const r = await call(url, graphToken, { method: 'PATCH', body: JSON.stringify(body) });
+        expect([body, r.status]).toEqual([body, 200]);
+        expect(r.body).toMatchObject(body);
+      }
+      for (const body of [
+        { status: 'inProgress' },
+        { classification: 'truePositive', determination: 'confirmedUserActivity' },
+        { classification: 'falsePositive', determination: 'clean' },
+        { classification: 'unknown', determination: 'other' },
+      ]) {
+        const r = await call(url, graphToken, { method: 'PATCH', body: JSON.stringify(body) });
+        expect([body, r.status]).toEqual([body, 400]);
+      }
+    });
+
+    it('updates on the legacy API with exactly the values api-update-incidents lists', async () => {
+      const t = sim.addTenant();
+      sim.grantPermissions(app.clientId, t, 'legacy', ['Incident.ReadWrite.All']);
+      const [incident] = sim.incidents.seed(t, 1);
+      const token = await appToken(t, 'https://api.security.microsoft.com');
+      const url = `${sim.urls.legacyBaseUrl}/api/incidents/${incident!.id}`;
+      const patch = (body: object) => call(url, token, { method: 'PATCH', body: JSON.stringify(body) });
+      const accepted: [object, object][] = [
+        [{ classification: 'FalsePositive', determination: 'Clean' }, { determination: 'Clean' }],
+        [
+          { classification: 'FalsePositive', determination: 'NoEnoughDataToValidate' },
+          { determination: 'NoEnoughDataToValidate' },
+        ],
+        [
+          { classification: 'InformationalExpectedActivity', determination: 'ConfirmedActivity' },
+          { determination: 'ConfirmedActivity' },
+        ],
+        [
+          { classification: 'TruePositive', determination: 'CompromisedAccount' },
+          { determination: 'CompromisedAccount' },
+        ],
+        [{ status: 'InProgress' }, { status: 'InProgress' }],
+      ];
+      for (const [body, shown] of accepted) {
+        const r = await patch(body);
+        expect([body, r.status]).toEqual([body, 200]);
+        expect(r.body).toMatchObject(shown);
+      }
+      for (const body of [
+        { classification: 'TruePositive', determination: 'Apt' },
+        { classification: 'TruePositive', determination: 'SecurityPersonnel' },
+        { classification: 'TruePositive', determination: 'NotAvailable' },
+        { classification: 'TruePositive', determination: 'Clean' },
+        { classification: 'Unknown' },
+        { status: 'Closed' },
+      ]) {
+        const r = await patch(body);
+        expect([body, r.status]).toEqual([body, 400]);
+      }
+      // The legacy view shows only documented legacy values.
+      const got = await call(url, token);
+      const legacy = got.body as Record<string, unknown>;
+      expect(['Unknown', 'FalsePositive', 'TruePositive', 'InformationalExpectedActivity']).toContain(
+        legacy.classification,
+      );
+      expect(['Active', 'InProgress', 'Resolved', 'Redirected']).toContain(legacy.status);
+      expect(legacy.comments).toEqual(expect.any(Array));
     });
   });
 
@@ -771,11 +854,20 @@ describe('simulator with the real SDKs', () => {
       const withAlerts = page.value.find(
         (i) => Array.isArray(i.alerts) && (i.alerts as unknown[]).length > 0,
       )!;
-      const docKeys = Object.keys(doc).map((k) => (k === 'tags' ? 'customTags' : k));
-      expect(Object.keys(withAlerts).sort()).toEqual(docKeys.sort());
+      // The example's keys, plus the documented properties it leaves out (typed model, issue 14).
+      const docKeys = [
+        ...Object.keys(doc).map((k) => (k === 'tags' ? 'customTags' : k)),
+        'lastModifiedBy',
+        'resolvingComment',
+        'summary',
+        'priorityScore',
+      ];
+      expect(Object.keys(withAlerts).sort()).toEqual([...new Set(docKeys)].sort());
       const docAlert = (doc.alerts as Record<string, unknown>[])[0]!;
       const simAlert = (withAlerts.alerts as Record<string, unknown>[])[0]!;
-      expect(Object.keys(simAlert).sort()).toEqual(Object.keys(docAlert).sort());
+      expect(Object.keys(simAlert).sort()).toEqual(
+        [...new Set([...Object.keys(docAlert), 'productName', 'systemTags'])].sort(),
+      );
       // Typed evidence: every item names its @odata.type; device evidence has the documented keys.
       const allEvidence = page.value.flatMap((i) =>
         (i.alerts as Record<string, unknown>[]).flatMap((a) => a.evidence as Record<string, unknown>[]),

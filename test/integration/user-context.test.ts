@@ -37,6 +37,20 @@ const hunt = (token: string | undefined, body: object) =>
     'hunting',
   );
 
+const patchIncident = (id: string | number, body: object, query: Record<string, string> = {}) =>
+  call(
+    incidentUpdateHandler(world.relay),
+    {
+      method: 'PATCH',
+      path: `/api/incidents/${id}`,
+      params: { id: String(id) },
+      query,
+      headers: { authorization: `Bearer ${world.userToken()}` },
+      body,
+    },
+    logs,
+  );
+
 function expectProblem(
   res: { status: number; headers: Record<string, string>; json: Record<string, unknown> },
   status: number,
@@ -250,23 +264,70 @@ describe.each(['graph', 'legacy'] as const)('acting as the user on the %s API', 
     });
   });
 
-  test('a determination without the true-positive classification is refused before Defender is called', async () => {
+  test("documented pairs beyond truePositive go through, in each API's own names", async () => {
+    const incident = world.sim.incidents.create(world.tenantId, {});
+    const patch = (body: object) => patchIncident(incident.id, body, { api });
+    for (const [classification, determination] of [
+      ['falsePositive', 'notMalicious'],
+      ['informationalExpectedActivity', 'securityTesting'],
+      ['falsePositive', 'notEnoughDataToValidate'],
+    ] as const) {
+      const res = await patch({ classification, determination });
+      expect([determination, res.status]).toEqual([determination, 200]);
+      // The header speaks Graph whatever the API (the legacy API stored Clean / NoEnoughDataToValidate).
+      expect(res.json.incident).toMatchObject({ classification, determination, api });
+      expect(world.sim.incidents.get(world.tenantId, incident.id)).toMatchObject({
+        classification,
+        determination,
+      });
+    }
+    // inProgress: legacy only (Graph's update page lists active, resolved, redirected).
+    sim.counters.reset();
+    const progress = await patch({ status: 'inProgress' });
+    if (api === 'legacy') expect(progress.status).toBe(200);
+    else {
+      expectProblem(progress, 422, 'validation-error');
+      expect(progress.json.errors).toEqual([expect.objectContaining({ field: 'status' })]);
+      expect(sim.counters.snapshot().byKind['graph.update'] ?? 0).toBe(0);
+    }
+    // Apt: Graph only (the legacy update refuses it since August 2022).
+    const apt = await patch({ classification: 'truePositive', determination: 'apt' });
+    if (api === 'graph') expect(apt.status).toBe(200);
+    else {
+      expectProblem(apt, 422, 'validation-error');
+      expect(apt.json.errors).toEqual([
+        expect.objectContaining({
+          field: 'determination',
+          message: expect.stringContaining('multiStagedAttack'),
+        }),
+      ]);
+    }
+  });
+
+  test('a timespan is Graph only: refused with a reason on the legacy API', async () => {
+    const res = await hunt(world.userToken(), { query: 'AlertInfo | take 1', timespan: 'P1D', api });
+    if (api === 'graph') expect(res.status).toBe(200);
+    else {
+      expectProblem(res, 422, 'validation-error');
+      expect(res.json.errors).toEqual([expect.objectContaining({ field: 'timespan' })]);
+    }
+  });
+
+  test('a pair the API does not document is refused before Defender is called, naming the allowed ones', async () => {
     const incident = world.sim.incidents.create(world.tenantId, {});
     sim.counters.reset();
-    const res = await call(
-      incidentUpdateHandler(world.relay),
-      {
-        method: 'PATCH',
-        path: `/api/incidents/${incident.id}`,
-        params: { id: String(incident.id) },
-        query: { api },
-        headers: { authorization: `Bearer ${world.userToken()}` },
-        body: { classification: 'falsePositive', determination: 'malware' },
-      },
-      logs,
+    const res = await patchIncident(
+      incident.id,
+      { classification: 'falsePositive', determination: 'malware' },
+      { api },
     );
     expectProblem(res, 422, 'validation-error');
-    expect(res.json.errors).toEqual([expect.objectContaining({ field: 'determination' })]);
+    expect(res.json.errors).toEqual([
+      expect.objectContaining({
+        field: 'determination',
+        message: expect.stringContaining('notEnoughDataToValidate'),
+      }),
+    ]);
     expect(sim.counters.snapshot().byKind[`${api}.update`] ?? 0).toBe(0);
   });
 });

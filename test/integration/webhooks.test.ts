@@ -21,7 +21,7 @@ import { loadConfig, type RelayConfig } from '../../src/config/settings';
 import { createRelay, createWebhookDelivery, type Relay } from '../../src/relay';
 import { webhookDeliveryHandler } from '../../src/functions/webhook-delivery';
 import { WebhookOutboxDestination, type WebhookJob } from '../../src/delivery/webhook-outbox';
-import { newSigningSecret } from '../../src/delivery/webhook-signer';
+import { newSigningSecret, webhookMessageId } from '../../src/delivery/webhook-signer';
 import { sampleIncident, sampleIncidentEvent, SAMPLE_TENANT_ID } from '../../src/delivery/webhook-sample';
 import { readIncident } from '../../src/defender/incident';
 import { toIncidentEvent, type IncidentEvent } from '../../src/delivery/envelope';
@@ -275,18 +275,20 @@ test('the sync puts one job per matching webhook on the outbox; each format arri
     text: { type: 'plain_text', text: 'Suspicious sign-in on FIN-LAPTOP-7', emoji: false },
   });
 
-  // Signatures verify with the independent standardwebhooks library; webhook-id is the version key.
+  // Signatures verify with the independent standardwebhooks library; webhook-id comes from the version key
+  // and holds no '.' (the spec's separator; the version key has one).
   for (const [name, request] of [
     ['siem', ce],
     ['soc-teams', teams],
     ['soc-slack', slack],
   ] as const) {
-    expect(request!.headers['webhook-id']).toBe(queued!.id);
+    expect(request!.headers['webhook-id']).toBe(webhookMessageId(queued!.id));
+    expect(request!.headers['webhook-id']).not.toContain('.');
     expect(() => new Webhook(s.secrets[name]!).verify(request!.body, request!.headers)).not.toThrow();
     expect(() => new Webhook(newSigningSecret()).verify(request!.body, request!.headers)).toThrow();
   }
   const [unsigned] = receiver.to('/slack-unsigned');
-  expect(unsigned!.headers['webhook-id']).toBe(queued!.id);
+  expect(unsigned!.headers['webhook-id']).toBe(webhookMessageId(queued!.id));
   expect(unsigned!.headers['webhook-signature']).toBeUndefined();
 
   expect(

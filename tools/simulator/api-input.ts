@@ -2,32 +2,47 @@
  * Reading request bodies for the Graph and legacy incident operations and advanced hunting: the JSON
  * object, enum values (case-insensitive), the enums both APIs share, and who is acting.
  */
-import { ODataError, type Classification } from './incidents';
+import {
+  determinationToLegacy,
+  LEGACY_RENAMED_DETERMINATIONS,
+  ODataError,
+  type Classification,
+  type IncidentStatus,
+} from './incidents';
 import { isRecord, type JwtClaims } from './util';
+import {
+  GRAPH_CLASSIFICATIONS,
+  GRAPH_DETERMINATIONS,
+  GRAPH_PAIRS,
+  GRAPH_UPDATE_STATUSES as VOCABULARY_GRAPH_UPDATE_STATUSES,
+  LEGACY_PAIRS,
+  LEGACY_UPDATE_STATUSES as VOCABULARY_LEGACY_UPDATE_STATUSES,
+} from '../../src/defender/vocabulary';
 
-export const CLASSIFICATIONS: Classification[] = [
-  'unknown',
-  'falsePositive',
-  'truePositive',
-  'informationalExpectedActivity',
-];
-export const DETERMINATIONS = [
-  'unknown',
-  'apt',
-  'malware',
-  'securityPersonnel',
-  'securityTesting',
-  'unwantedSoftware',
-  'other',
-  'multiStagedAttack',
-  'compromisedAccount',
-  'phishing',
-  'maliciousUserActivity',
-  'notMalicious',
-  'notEnoughDataToValidate',
-  'confirmedUserActivity',
-  'lineOfBusinessApplication',
-];
+/**
+ * What each service accepts in an incident update, in its own spelling: Microsoft's lists, kept once with
+ * their sources in src/defender/vocabulary.ts (Graph: "security-incident-update" and the typed v1.0
+ * model, `unknownFutureValue` refused, no `inProgress` in an update; legacy: "Update incidents API"
+ * with its determinations per classification). test/unit/incident-update.test.ts checks them against
+ * its own transcription of the pages, test/unit/graph-model.test.ts against the typed model.
+ */
+export const GRAPH_UPDATE_STATUSES: IncidentStatus[] = [...VOCABULARY_GRAPH_UPDATE_STATUSES];
+export const CLASSIFICATIONS: Classification[] = [...GRAPH_CLASSIFICATIONS];
+export const DETERMINATIONS: string[] = [...GRAPH_DETERMINATIONS];
+export const LEGACY_UPDATE_STATUSES: string[] = [...VOCABULARY_LEGACY_UPDATE_STATUSES];
+export const LEGACY_BY_CLASSIFICATION: Record<string, readonly string[]> = LEGACY_PAIRS;
+
+/** The stored (Graph) value of a legacy determination. */
+export function determinationFromLegacy(legacy: string): string {
+  const hit = LEGACY_RENAMED_DETERMINATIONS.find(([l]) => l.toLowerCase() === legacy.toLowerCase());
+  return hit ? hit[1] : legacy.charAt(0).toLowerCase() + legacy.slice(1);
+}
+export { determinationToLegacy };
+
+/** Graph's determinations per classification (`unknown` with every one). */
+export function graphDeterminationsFor(classification: Classification): string[] {
+  return [...GRAPH_PAIRS[classification]];
+}
 
 export function parseJsonObject(body: string): Record<string, unknown> {
   let parsed: unknown;

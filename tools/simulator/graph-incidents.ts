@@ -4,7 +4,15 @@
  * ./paging), get, update and comments.
  */
 import type * as http from 'node:http';
-import { actor, CLASSIFICATIONS, DETERMINATIONS, enumValue, parseJsonObject } from './api-input';
+import {
+  actor,
+  CLASSIFICATIONS,
+  DETERMINATIONS,
+  enumValue,
+  GRAPH_UPDATE_STATUSES,
+  graphDeterminationsFor,
+  parseJsonObject,
+} from './api-input';
 import { HttpError, type ApiRoute, type SimContext } from './context';
 import { hunting } from './hunting';
 import {
@@ -13,14 +21,12 @@ import {
   ODataError,
   parseFilter,
   type IncidentPatch,
-  type IncidentStatus,
   type IncidentVersion,
   type Severity,
 } from './incidents';
 import { nextLink, parsePaging } from './paging';
 import { parseTicks, sendJson, type JwtClaims } from './util';
 
-const GRAPH_STATUSES: IncidentStatus[] = ['active', 'inProgress', 'resolved', 'redirected'];
 const SEVERITIES: Severity[] = ['unknown', 'informational', 'low', 'medium', 'high'];
 
 export function graphRoute(method: string, path: string): ApiRoute | undefined {
@@ -228,7 +234,7 @@ export async function graphPatch(
     if (!allowed.includes(k) && !k.startsWith('@odata'))
       throw new ODataError(`Property '${k}' cannot be updated.`);
   }
-  if (input.status !== undefined) patch.status = enumValue(input.status, GRAPH_STATUSES, 'status');
+  if (input.status !== undefined) patch.status = enumValue(input.status, GRAPH_UPDATE_STATUSES, 'status');
   if (input.severity !== undefined) patch.severity = enumValue(input.severity, SEVERITIES, 'severity');
   if (input.classification !== undefined)
     patch.classification = enumValue(input.classification, CLASSIFICATIONS, 'classification');
@@ -245,14 +251,13 @@ export async function graphPatch(
   if (typeof input.description === 'string') patch.description = input.description;
   if (typeof input.resolvingComment === 'string') patch.resolvingComment = input.resolvingComment;
   const classification = patch.classification ?? current.data.classification;
-  if (
-    patch.determination !== undefined &&
-    patch.determination !== 'unknown' &&
-    classification !== 'truePositive'
-  ) {
-    throw new ODataError('determination can only be set when classification is truePositive.');
+  const fitting = graphDeterminationsFor(classification);
+  if (patch.determination !== undefined && !fitting.includes(patch.determination)) {
+    throw new ODataError(
+      `Invalid determination '${patch.determination}' for classification '${classification}'. Allowed: ${fitting.join(', ')}.`,
+    );
   }
-  void actor(claims);
+  patch.lastModifiedBy = actor(claims);
   ctx.incidents.update(tid, id, patch);
   sendJson(res, 200, {
     '@odata.context': `${ctx.urls.graphBaseUrl}/v1.0/$metadata#security/incidents/$entity`,
@@ -272,7 +277,8 @@ export async function graphComment(
   const input = parseJsonObject(body);
   if (typeof input.comment !== 'string' || input.comment === '')
     throw new ODataError("Property 'comment' is required.");
-  const snap = ctx.incidents.update(tid, id, { comment: input.comment, commentBy: actor(claims) });
+  const who = actor(claims);
+  const snap = ctx.incidents.update(tid, id, { comment: input.comment, commentBy: who, lastModifiedBy: who });
   sendJson(res, 200, {
     '@odata.context': `${ctx.urls.graphBaseUrl}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)`,
     value: snap.comments.map((c) => ({

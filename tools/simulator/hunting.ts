@@ -21,6 +21,15 @@ export async function hunting(
   res: http.ServerResponse,
 ): Promise<void> {
   const input = parseJsonObject(body);
+  // runHuntingQuery takes `Query` and an optional `Timespan`; the legacy API `Query` only
+  // (api-advanced-hunting): anything else is refused, as the services refuse unknown properties.
+  const known = api === 'graph' ? ['query', 'timespan'] : ['query'];
+  for (const k of Object.keys(input)) {
+    if (!known.includes(k.toLowerCase()))
+      throw new ODataError(
+        `The request body has an unknown property '${k}'${api === 'legacy' ? ': the advanced hunting API takes Query only' : ''}.`,
+      );
+  }
   const query = input.Query ?? input.query;
   if (typeof query !== 'string' || query.trim() === '') throw new ODataError("Property 'Query' is required.");
   const take = /\b(?:take|limit)\s+(\d+)\s*$/i.exec(query.trim());
@@ -65,7 +74,8 @@ export async function hunting(
   if (api === 'graph') {
     return sendJson(res, 200, {
       '@odata.context': `${ctx.urls.graphBaseUrl}/v1.0/$metadata#microsoft.graph.security.huntingQueryResults`,
-      schema: columns.map(([name, type]) => ({ name, type: `System.${type}` })),
+      // As the runHuntingQuery page's examples name them: `DateTime`, `String` (no `System.` prefix).
+      schema: columns.map(([name, type]) => ({ name, type })),
       results: rows,
     });
   }

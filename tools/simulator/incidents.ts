@@ -90,6 +90,10 @@ export interface IncidentData {
   comments: IncidentComment[];
   redirectIncidentId: number | null;
   resolvingComment: string | null;
+  /** Who changed the incident last (an update's or comment's caller). */
+  lastModifiedBy: string | null;
+  summary: string | null;
+  priorityScore: number | null;
   alerts: AlertData[];
 }
 
@@ -144,6 +148,9 @@ export type IncidentPatch = Partial<
     | 'customTags'
     | 'systemTags'
     | 'resolvingComment'
+    | 'lastModifiedBy'
+    | 'summary'
+    | 'priorityScore'
   >
 > & { comment?: string; commentBy?: string };
 
@@ -188,7 +195,7 @@ const ALERT_TEMPLATES: {
     title: 'Ransomware activity',
     category: 'Impact',
     serviceSource: 'microsoftDefenderForCloudApps',
-    detectionSource: 'microsoftDefenderForCloudApps',
+    detectionSource: 'cloudAppSecurity',
     mitre: ['T1486'],
     description:
       'The user manipulated many files with multiple extensions ending with an uncommon extension. This is an unusual number of file manipulations and is indicative of a potential ransomware attack.',
@@ -206,7 +213,7 @@ const ALERT_TEMPLATES: {
     title: 'Impossible travel activity',
     category: 'InitialAccess',
     serviceSource: 'microsoftDefenderForCloudApps',
-    detectionSource: 'microsoftDefenderForCloudApps',
+    detectionSource: 'cloudAppSecurity',
     mitre: ['T1078'],
     description: 'The user signed in from two countries within a time span shorter than the travel time.',
   },
@@ -236,6 +243,12 @@ const ALERT_TEMPLATES: {
   },
 ];
 
+// Graph names: the typed v1.0 model's `security.ServiceSource` and `security.DetectionSource` (the
+// detection source of Defender for Cloud Apps is `cloudAppSecurity`). Legacy names: api-list-incidents'
+// example has serviceSource `MicrosoftCloudAppSecurity` / `MicrosoftDefenderATP` and detectionSource
+// `MCAS` / `WindowsDefenderAv`; the rest are the codes of the Defender for Endpoint alert resource type
+// (`WindowsDefenderAtp`, `OfficeATP`) and, undocumented, what the service shows for Defender for
+// Identity and Office 365 service sources.
 const LEGACY_SERVICE_SOURCE: Record<string, string> = {
   microsoftDefenderForEndpoint: 'MicrosoftDefenderATP',
   microsoftDefenderForCloudApps: 'MicrosoftCloudAppSecurity',
@@ -245,11 +258,14 @@ const LEGACY_SERVICE_SOURCE: Record<string, string> = {
 const LEGACY_DETECTION_SOURCE: Record<string, string> = {
   antivirus: 'WindowsDefenderAv',
   microsoftDefenderForEndpoint: 'WindowsDefenderAtp',
-  microsoftDefenderForCloudApps: 'MCAS',
+  cloudAppSecurity: 'MCAS',
   microsoftDefenderForOffice365: 'OfficeATP',
   microsoftDefenderForIdentity: 'AzureATP',
 };
 
+/** Determinations a generated incident gets, per classification (Graph's names). */
+const FP_DETERMINATIONS = ['notMalicious', 'notEnoughDataToValidate', 'other'];
+const IEA_DETERMINATIONS = ['securityTesting', 'lineOfBusinessApplication', 'confirmedActivity'];
 const TP_DETERMINATIONS = [
   'multiStagedAttack',
   'malware',
@@ -280,10 +296,28 @@ const pascal = (s: string): string => (s ? s[0]!.toUpperCase() + s.slice(1) : s)
 function legacySeverity(s: Severity): string {
   return s === 'unknown' ? 'UnSpecified' : pascal(s);
 }
-function legacyDetermination(d: string | null): string | null {
-  if (d === null) return null;
-  return d === 'unknown' ? 'NotAvailable' : pascal(d);
+/**
+ * Determinations the legacy API spells differently from Graph (api-update-incidents, api-list-incidents);
+ * every other one is Graph's name in PascalCase.
+ */
+export const LEGACY_RENAMED_DETERMINATIONS: [legacy: string, graph: string][] = [
+  ['NotAvailable', 'unknown'],
+  ['Clean', 'notMalicious'],
+  ['NoEnoughDataToValidate', 'notEnoughDataToValidate'],
+];
+export function determinationToLegacy(graph: string): string {
+  const hit = LEGACY_RENAMED_DETERMINATIONS.find(([, g]) => g === graph);
+  return hit ? hit[0] : pascal(graph);
 }
+function legacyDetermination(d: string | null): string | null {
+  return d === null ? null : determinationToLegacy(d);
+}
+/** Graph alertStatus → the legacy alert status (api-list-incidents: New, Active, Resolved). */
+const LEGACY_ALERT_STATUS: Record<AlertData['status'], string> = {
+  new: 'New',
+  inProgress: 'Active',
+  resolved: 'Resolved',
+};
 
 // ---------------------------------------------------------------------------------------------------
 // The store.
@@ -470,7 +504,9 @@ export class IncidentStore {
         createdTime: formatTicks(ticksFromMs(ms)),
       });
     }
-    if (data.classification !== 'truePositive' && patch.determination === undefined) {
+    // A new classification without a determination recalculates it ("security-incident-update":
+    // properties left out keep their values or are recalculated from the others).
+    if (patch.classification !== undefined && patch.determination === undefined) {
       data.determination = 'unknown';
     }
   }
@@ -508,7 +544,14 @@ export class IncidentStore {
       status,
       severity: r.chance(0.03) ? 'unknown' : severity,
       classification,
-      determination: classification === 'truePositive' ? r.pick(TP_DETERMINATIONS) : 'unknown',
+      determination:
+        classification === 'truePositive'
+          ? r.pick(TP_DETERMINATIONS)
+          : classification === 'falsePositive'
+            ? r.pick(FP_DETERMINATIONS)
+            : classification === 'informationalExpectedActivity'
+              ? r.pick(IEA_DETERMINATIONS)
+              : 'unknown',
       assignedTo: status === 'active' && r.chance(0.5) ? null : `${r.pick(ANALYSTS)}@${t.domain}`,
       customTags: r.chance(0.4) ? [r.pick(CUSTOM_TAGS)] : [],
       systemTags: r.chance(0.3) ? [r.pick(SYSTEM_TAGS)] : [],
@@ -522,7 +565,11 @@ export class IncidentStore {
           ]
         : [],
       redirectIncidentId: null,
-      resolvingComment: null,
+      resolvingComment: status === 'resolved' && r.chance(0.5) ? 'Handled by the SOC' : null,
+      lastModifiedBy: status === 'active' && r.chance(0.5) ? null : `${r.pick(ANALYSTS)}@${t.domain}`,
+      summary:
+        alertCount > 1 ? `${alertCount} correlated alerts: ${first?.title ?? 'Suspicious activity'}` : null,
+      priorityScore: r.int(0, 100),
       alerts,
     };
   }
@@ -678,8 +725,8 @@ function graphEvidence(a: AlertData): Record<string, unknown>[] {
     out.push({
       '@odata.type': '#microsoft.graph.security.userEvidence',
       ...common,
-      roles: ['impacted'],
-      detailedRoles: [],
+      roles: ['compromised'],
+      detailedRoles: ['Impacted user'],
       tags: [],
       userAccount: { ...a.user, displayName: a.user.accountName },
     });
@@ -697,6 +744,14 @@ function graphEvidence(a: AlertData): Record<string, unknown>[] {
   }
   return out;
 }
+
+/** Alert `productName` per service source, as the portal names the products. */
+const PRODUCT_NAME: Record<string, string> = {
+  microsoftDefenderForEndpoint: 'Microsoft Defender for Endpoint',
+  microsoftDefenderForCloudApps: 'Microsoft Defender for Cloud Apps',
+  microsoftDefenderForOffice365: 'Microsoft Defender for Office 365',
+  microsoftDefenderForIdentity: 'Microsoft Defender for Identity',
+};
 
 export function graphAlert(a: AlertData, incidentId: number, tenantId: string): Record<string, unknown> {
   return {
@@ -729,6 +784,8 @@ export function graphAlert(a: AlertData, incidentId: number, tenantId: string): 
     firstActivityDateTime: a.firstActivityDateTime,
     lastActivityDateTime: a.lastActivityDateTime,
     comments: [],
+    productName: PRODUCT_NAME[a.serviceSource] ?? null,
+    systemTags: [],
     evidence: graphEvidence(a),
   };
 }
@@ -754,9 +811,20 @@ export function graphIncident(
     status: d.status,
     severity: d.severity,
     customTags: [...d.customTags],
-    comments: d.comments.map((c) => ({ ...c })),
+    // security.alertComment in the typed model: createdByDisplayName / createdDateTime (the page's
+    // example's createdBy / createdTime are the legacy API's names).
+    comments: d.comments.map((c) => ({
+      '@odata.type': '#microsoft.graph.security.alertComment',
+      comment: c.comment,
+      createdByDisplayName: c.createdBy,
+      createdDateTime: c.createdTime,
+    })),
     systemTags: [...d.systemTags],
     description: d.description,
+    lastModifiedBy: d.lastModifiedBy,
+    resolvingComment: d.resolvingComment,
+    summary: d.summary,
+    priorityScore: d.priorityScore,
   };
   if (expandAlerts) out.alerts = d.alerts.map((a) => graphAlert(a, d.id, tenantId));
   return out;
@@ -799,7 +867,7 @@ function legacyAlert(a: AlertData, incidentId: number): Record<string, unknown> 
     title: a.title,
     description: a.description,
     category: a.category,
-    status: pascal(a.status),
+    status: LEGACY_ALERT_STATUS[a.status],
     severity: legacySeverity(a.severity),
     investigationId: null,
     investigationState: a.investigationState,

@@ -4,7 +4,15 @@
  */
 import * as crypto from 'node:crypto';
 import type * as http from 'node:http';
-import { actor, CLASSIFICATIONS, DETERMINATIONS, enumValue, parseJsonObject } from './api-input';
+import {
+  actor,
+  determinationFromLegacy,
+  determinationToLegacy,
+  enumValue,
+  LEGACY_BY_CLASSIFICATION,
+  LEGACY_UPDATE_STATUSES,
+  parseJsonObject,
+} from './api-input';
 import { HttpError, type ApiRoute, type SimContext } from './context';
 import { hunting } from './hunting';
 import {
@@ -116,18 +124,20 @@ export async function legacyPatch(
   const allowed = ['status', 'assignedTo', 'classification', 'determination', 'tags', 'comment'];
   for (const k of Object.keys(input))
     if (!allowed.includes(k)) throw new ODataError(`Property '${k}' cannot be updated.`);
+  // api-update-incidents: the values it lists, in any casing.
   if (input.status !== undefined)
-    patch.status = enumValue<IncidentStatus>(
-      camelIn(input.status),
-      ['active', 'inProgress', 'resolved'],
-      'status',
-    );
+    patch.status = camel(enumValue(input.status, LEGACY_UPDATE_STATUSES, 'status')) as IncidentStatus;
+  const classifications = Object.keys(LEGACY_BY_CLASSIFICATION);
   if (input.classification !== undefined) {
-    patch.classification = enumValue(camelIn(input.classification), CLASSIFICATIONS, 'classification');
+    patch.classification = camel(
+      enumValue(input.classification, classifications, 'classification'),
+    ) as IncidentPatch['classification'];
   }
+  let legacyDetermination: string | undefined;
   if (input.determination !== undefined) {
-    const d = input.determination === 'NotAvailable' ? 'unknown' : camelIn(input.determination);
-    patch.determination = enumValue(d, DETERMINATIONS, 'determination');
+    const all = [...new Set(Object.values(LEGACY_BY_CLASSIFICATION).flat())];
+    legacyDetermination = enumValue(input.determination, all, 'determination');
+    patch.determination = determinationFromLegacy(legacyDetermination);
   }
   if (input.assignedTo !== undefined)
     patch.assignedTo = input.assignedTo === null ? null : String(input.assignedTo);
@@ -139,14 +149,16 @@ export async function legacyPatch(
     patch.comment = input.comment;
     patch.commentBy = actor(claims);
   }
-  const classification = patch.classification ?? current.data.classification;
-  if (
-    patch.determination !== undefined &&
-    patch.determination !== 'unknown' &&
-    classification !== 'truePositive'
-  ) {
-    throw new ODataError('Determination can only be set when Classification is TruePositive.');
+  if (legacyDetermination !== undefined) {
+    const classification = pascal(patch.classification ?? current.data.classification);
+    const allowed = LEGACY_BY_CLASSIFICATION[classification] ?? [];
+    if (!allowed.includes(legacyDetermination)) {
+      throw new ODataError(
+        `Determination '${legacyDetermination}' is not valid for Classification '${classification}'. Allowed: ${allowed.join(', ') || 'none (set a Classification)'}.`,
+      );
+    }
   }
+  patch.lastModifiedBy = actor(claims);
   ctx.incidents.update(tid, id, patch);
   sendJson(res, 200, legacyIncident(legacyFind(ctx, tid, id), tid));
 }
@@ -166,7 +178,7 @@ function legacyField(v: IncidentVersion, field: string): bigint | string | null 
     case 'severity':
       return v.data.severity === 'unknown' ? 'UnSpecified' : v.data.severity;
     case 'determination':
-      return v.data.determination === 'unknown' ? 'NotAvailable' : v.data.determination;
+      return determinationToLegacy(v.data.determination);
     default:
       return null;
   }
@@ -177,8 +189,8 @@ function shuffleKey(tid: string, id: number): number {
   return crypto.createHash('sha1').update(`${tid}:${id}`).digest().readUInt32BE(0);
 }
 
-function camelIn(value: unknown): string {
-  return camel(String(value));
+function pascal(s: string): string {
+  return s ? s[0]!.toUpperCase() + s.slice(1) : s;
 }
 
 function camel(s: string): string {
