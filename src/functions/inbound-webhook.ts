@@ -50,7 +50,10 @@ export function inboundWebhookHandler(relay: InboundRelay) {
     const headers = readHeaders(request);
     const sender = await verifiedSender(relay, request.params.sender, headers, raw, context);
     // Checked against the vocabulary of the API the update goes to (Graph, whatever the tenant's sync reads).
-    const body = validate(inboundUpdateSchemaFor(ACTIONS_API), parseJson(raw, request.headers.get('content-type')));
+    const body = validate(
+      inboundUpdateSchemaFor(ACTIONS_API),
+      parseJson(raw, request.headers.get('content-type')),
+    );
     const tenantId = await allowedTenant(relay, sender, body);
     const outcome = await relay.inbound.accept(headers['webhook-id'], sender, { ...body, tenantId }, (m) =>
       context.warn(m),
