@@ -136,10 +136,10 @@ describe('inbound senders', () => {
     // Without a tenantId the sender's (first) tenant is meant.
     const implicit = await send(
       'fabrikam-jira',
-      signed({ incidentId: incidentB.id, status: 'inProgress' }, secrets.b.value),
+      signed({ incidentId: incidentB.id, status: 'resolved' }, secrets.b.value),
     );
     expect(implicit.status).toBe(200);
-    expect(sim.incidents.get(tenantB, incidentB.id).status).toBe('inProgress');
+    expect(sim.incidents.get(tenantB, incidentB.id).status).toBe('resolved');
   });
 
   test('an unknown sender, or none when INBOUND_SENDERS has no "default", is a 404 problem', async () => {
