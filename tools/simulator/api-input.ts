@@ -17,14 +17,11 @@ import {
   GRAPH_UPDATE_STATUSES as VOCABULARY_GRAPH_UPDATE_STATUSES,
   LEGACY_PAIRS,
   LEGACY_UPDATE_STATUSES as VOCABULARY_LEGACY_UPDATE_STATUSES,
-} from '../../src/defender/vocabulary';
+} from './update-vocabulary';
 
 /**
- * What each service accepts in an incident update, in its own spelling: Microsoft's lists, kept once with
- * their sources in src/defender/vocabulary.ts (Graph: "security-incident-update" and the typed v1.0
- * model, `unknownFutureValue` refused, no `inProgress` in an update; legacy: "Update incidents API"
- * with its determinations per classification). test/unit/incident-update.test.ts checks them against
- * its own transcription of the pages, test/unit/graph-model.test.ts against the typed model.
+ * What each service accepts in an incident update, in its own spelling: the simulator's own transcription
+ * of Microsoft's pages (./update-vocabulary), never the relay's lists.
  */
 export const GRAPH_UPDATE_STATUSES: IncidentStatus[] = [...VOCABULARY_GRAPH_UPDATE_STATUSES];
 export const CLASSIFICATIONS: Classification[] = [...GRAPH_CLASSIFICATIONS];
