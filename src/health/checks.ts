@@ -109,7 +109,7 @@ export async function runHealthChecks(
       if (!relay.secrets)
         throw new Error('KEY_VAULT_URL is not set: set it to the vault that holds the app credential.');
       await relay.secrets.get(secretName);
-      return `The managed identity can read the app's ${config.credential.kind} from Key Vault.`;
+      return `The app's ${config.credential.kind} can be read from Key Vault.`;
     });
   }
   // Inbound senders: a secret that is there must be a valid Standard Webhooks secret (fail closed); a
