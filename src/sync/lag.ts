@@ -10,15 +10,18 @@ import { toTicks } from '../defender/timestamp';
 import type { TenantState } from './state-store';
 
 /**
- * The time up to which a tenant has been read completely: `readThrough`, or (state written before the
- * relay stored it) the checkpoint, which is never later.
+ * The time up to which a tenant has been read completely: `readThrough`, or the checkpoint when that is
+ * later (state written before the relay stored `readThrough`, or by an older version after a rollback,
+ * which moved the checkpoint and left `readThrough` behind). Everything before the checkpoint was read.
  */
 export function readThroughOf(
   state: Pick<TenantState, 'readThrough' | 'cursor'> | undefined,
 ): string | undefined {
-  return state?.readThrough ?? state?.cursor;
+  const through = state?.readThrough;
+  const cursor = state?.cursor;
+  if (!through || !cursor) return through ?? cursor;
+  return toTicks(cursor) > toTicks(through) ? cursor : through;
 }
-
 /** Whole seconds from `readThrough` to `now` (never negative); undefined when never read completely. */
 export function lagSeconds(readThrough: string | undefined, now: number): number | undefined {
   if (!readThrough) return undefined;
