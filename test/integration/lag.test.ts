@@ -13,6 +13,8 @@ import { LogCapture } from '../helpers/log-capture';
 import { runCli } from '../helpers/cli';
 
 const QUIET_MS = 45 * 60_000;
+/** Several CLI child processes per test: room for a loaded machine (nothing here asserts a duration). */
+const CLI_TEST_TIMEOUT_MS = 240_000;
 const logs = new LogCapture();
 let sim: Simulator;
 
@@ -67,64 +69,72 @@ async function checkLagOf(
 }
 
 describe.each(['graph', 'legacy'] as const)('a quiet tenant on the %s API', (api) => {
-  test('synced just now is about the run’s age behind in status, check and deep health', async () => {
-    const world = await quietWorld(api);
-    const before = Date.now();
-    const sync = await runCli(['sync', '--json'], cliEnv(world));
-    expect(sync.code).toBe(0);
-    const summary = JSON.parse(sync.stdout) as { perTenant: { lagSeconds: number; readThrough: string }[] };
-    const ranFor = () => Math.ceil((Date.now() - before) / 1000) + 2;
-    // The time read completely is when the traversal began (the server's clock), not the last update.
-    expect(Date.parse(summary.perTenant[0]!.readThrough)).toBeGreaterThanOrEqual(before - 2000);
-    expect(summary.perTenant[0]!.lagSeconds).toBeLessThanOrEqual(ranFor());
+  test(
+    'synced just now is about the run’s age behind in status, check and deep health',
+    async () => {
+      const world = await quietWorld(api);
+      const before = Date.now();
+      const sync = await runCli(['sync', '--json'], cliEnv(world));
+      expect(sync.code).toBe(0);
+      const summary = JSON.parse(sync.stdout) as { perTenant: { lagSeconds: number; readThrough: string }[] };
+      const ranFor = () => Math.ceil((Date.now() - before) / 1000) + 2;
+      // The time read completely is when the traversal began (the server's clock), not the last update.
+      expect(Date.parse(summary.perTenant[0]!.readThrough)).toBeGreaterThanOrEqual(before - 2000);
+      expect(summary.perTenant[0]!.lagSeconds).toBeLessThanOrEqual(ranFor());
 
-    const status = await statusOf(world);
-    expect(status.readThrough).toBe(summary.perTenant[0]!.readThrough);
-    // The last incident update is 45 minutes old; the lag is not.
-    expect(status.lagSeconds).toBeLessThanOrEqual(ranFor());
+      const status = await statusOf(world);
+      expect(status.readThrough).toBe(summary.perTenant[0]!.readThrough);
+      // The last incident update is 45 minutes old; the lag is not.
+      expect(status.lagSeconds).toBeLessThanOrEqual(ranFor());
 
-    const lag = await checkLagOf(world);
-    expect(lag.ok).toBe(true);
-    expect(lag.lagSeconds).toBeLessThanOrEqual(ranFor());
-    expect(lag.detail).toContain(status.readThrough!);
+      const lag = await checkLagOf(world);
+      expect(lag.ok).toBe(true);
+      expect(lag.lagSeconds).toBeLessThanOrEqual(ranFor());
+      expect(lag.detail).toContain(status.readThrough!);
 
-    const deep = await call(
-      healthDeepHandler(world.relay),
-      { method: 'GET', path: '/api/health/deep' },
-      logs,
-    );
-    expect(deep.json.checks).toContainEqual(
-      expect.objectContaining({ name: `lag:${world.tenantId}`, ok: true }),
-    );
-    // Graph tenants are healthy; a legacy tenant carries the retirement warning (degraded), nothing worse.
-    expect(deep.json.status).toBe(api === 'graph' ? 'healthy' : 'degraded');
-  });
+      const deep = await call(
+        healthDeepHandler(world.relay),
+        { method: 'GET', path: '/api/health/deep' },
+        logs,
+      );
+      expect(deep.json.checks).toContainEqual(
+        expect.objectContaining({ name: `lag:${world.tenantId}`, ok: true }),
+      );
+      // Graph tenants are healthy; a legacy tenant carries the retirement warning (degraded), nothing worse.
+      expect(deep.json.status).toBe(api === 'graph' ? 'healthy' : 'degraded');
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });
 
-test('a stuck tenant (its syncs failing) keeps its time read completely, so its lag grows', async () => {
-  const world = await quietWorld('graph');
-  expect((await runCli(['sync', '--json'], cliEnv(world))).code).toBe(0);
-  const synced = await statusOf(world);
+test(
+  'a stuck tenant (its syncs failing) keeps its time read completely, so its lag grows',
+  async () => {
+    const world = await quietWorld('graph');
+    expect((await runCli(['sync', '--json'], cliEnv(world))).code).toBe(0);
+    const synced = await statusOf(world);
 
-  // From now on every Graph call for the tenant fails.
-  sim.faults.inject({ target: 'graph', tenantId: world.tenantId, status: 503, count: Infinity });
-  try {
-    const failed = await runCli(['sync', '--json'], cliEnv(world));
-    expect(failed.code).toBe(1);
-    const stuck = await statusOf(world);
-    expect(stuck.readThrough).toBe(synced.readThrough);
-    expect(stuck.lagSeconds).toBeGreaterThanOrEqual(synced.lagSeconds!);
+    // From now on every Graph call for the tenant fails.
+    sim.faults.inject({ target: 'graph', tenantId: world.tenantId, status: 503, count: Infinity });
+    try {
+      const failed = await runCli(['sync', '--json'], cliEnv(world));
+      expect(failed.code).toBe(1);
+      const stuck = await statusOf(world);
+      expect(stuck.readThrough).toBe(synced.readThrough);
+      expect(stuck.lagSeconds).toBeGreaterThanOrEqual(synced.lagSeconds!);
 
-    const lag = await checkLagOf(world);
-    expect(lag.ok).toBe(false);
-    expect(lag.detail).toMatch(/last sync failed/);
+      const lag = await checkLagOf(world);
+      expect(lag.ok).toBe(false);
+      expect(lag.detail).toMatch(/last sync failed/);
 
-    // Forty minutes on, the same state is forty minutes behind: past the threshold, unhealthy.
-    const later = await runHealthChecks(world.relay, { now: () => Date.now() + 40 * 60_000 });
-    const lagLater = later.checks.find((c) => c.name === `lag:${world.tenantId}`)!;
-    expect(lagLater.lagSeconds).toBeGreaterThanOrEqual(40 * 60);
-    expect(later.status).toBe('unhealthy');
-  } finally {
-    sim.faults.clear();
-  }
-});
+      // Forty minutes on, the same state is forty minutes behind: past the threshold, unhealthy.
+      const later = await runHealthChecks(world.relay, { now: () => Date.now() + 40 * 60_000 });
+      const lagLater = later.checks.find((c) => c.name === `lag:${world.tenantId}`)!;
+      expect(lagLater.lagSeconds).toBeGreaterThanOrEqual(40 * 60);
+      expect(later.status).toBe('unhealthy');
+    } finally {
+      sim.faults.clear();
+    }
+  },
+  CLI_TEST_TIMEOUT_MS,
+);

@@ -64,7 +64,7 @@ test('with environment credentials the CLI reads Key Vault as that principal, an
   const sync = await runCli(['sync', '--json'], workstation(operatorEnv()));
   expect(sync.code).toBe(0);
   expect(JSON.parse(sync.stdout)).toMatchObject({ incidentsDelivered: 2, errors: [] });
-});
+}, 180_000); // two CLI child processes: room for a loaded machine (no duration is asserted)
 
 test('signed in as a principal without the role, the CLI says who may not read and which role to give', async () => {
   const other = sim.registerApp({ homeTenantId: sim.homeTenantId });
