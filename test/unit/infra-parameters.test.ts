@@ -92,12 +92,29 @@ function envNames(template: ArmTemplate): (param: string) => string {
     bySetting.get(param) ?? /^\$\{([A-Za-z0-9_]+)/.exec(String(file.parameters[param]?.value))?.[1] ?? '?';
 }
 
+/**
+ * The Bicep CLI (tools/bicep/install.sh: $BICEP, PATH, az, or NuGet through dotnet). Without one these
+ * tests are skipped, as the worker tests are without the worker; under CI=true they fail instead.
+ */
+function findBicep(): string | undefined {
+  try {
+    return execFileSync('bash', [path.join(root, 'tools/bicep/install.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+const bicep = findBicep();
+const withBicep = bicep || process.env.CI === 'true' ? describe : describe.skip;
+
 let template: ArmTemplate;
 beforeAll(() => {
-  const bicep = execFileSync('bash', [path.join(root, 'tools/bicep/install.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  if (!bicep) {
+    if (process.env.CI === 'true') throw new Error('No Bicep CLI: bash tools/bicep/install.sh failed.');
+    return;
+  }
   const out = execFileSync(bicep, ['build', path.join(root, 'infra/main.bicep'), '--stdout'], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -105,7 +122,7 @@ beforeAll(() => {
   template = JSON.parse(out) as ArmTemplate;
 }, 240_000);
 
-describe('every user setting survives a redeploy', () => {
+withBicep('every user setting survives a redeploy', () => {
   test('each setting a user sets is written from a Bicep parameter with a default', () => {
     expect(Object.keys(template.parameters).length).toBeGreaterThan(40);
     expect(settingsWithoutParameter(template)).toEqual([]);
@@ -188,7 +205,7 @@ describe('the deploy workflow keeps the repository variables in the azd environm
   });
 });
 
-describe('an operator principal gets the roles the CLI needs', () => {
+withBicep('an operator principal gets the roles the CLI needs', () => {
   test('main.bicep passes operatorPrincipalId and its type to the role assignments', () => {
     expect(template.parameters.operatorPrincipalId).toMatchObject({ type: 'string', defaultValue: '' });
     expect(template.parameters.operatorPrincipalType).toMatchObject({ defaultValue: 'User' });
