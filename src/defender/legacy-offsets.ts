@@ -48,6 +48,9 @@ export class LegacyOffsetReader implements IncidentReader {
     let maxSeen = at.maxSeen !== undefined ? toTicks(at.maxSeen) : undefined;
     let movedFloor = at.movedFloor !== undefined ? toTicks(at.movedFloor) : undefined;
     let startedAt = at.startedAt;
+    // A traversal resumed from a position written before positions kept their first answer's time proves
+    // nothing past its checkpoint.
+    const knowsStart = !start.position || startedAt !== undefined;
     const seenVersion = new Map<string, bigint>();
     let sawNextLink = false;
     let url = this.url(filter, skip);
@@ -61,7 +64,7 @@ export class LegacyOffsetReader implements IncidentReader {
         url,
         budget: start.budget,
       });
-      startedAt ??= ticksToIso(msToTicks(serverTime ?? asked));
+      if (knowsStart) startedAt ??= ticksToIso(msToTicks(serverTime ?? asked));
       const page = readPage(body, 'legacy', tenantId, this.portalUrl);
       const next = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
       skip += page.count;

@@ -11,6 +11,7 @@ import { runHealthChecks } from '../../src/health/checks';
 import { startActionsWorld, call, createDestinations, type ActionsWorld } from '../helpers/actions-world';
 import { LogCapture } from '../helpers/log-capture';
 import { runCli } from '../helpers/cli';
+import { newBudget } from '../../src/defender/http';
 
 const QUIET_MS = 45 * 60_000;
 /** Several CLI child processes per test: room for a loaded machine (nothing here asserts a duration). */
@@ -138,3 +139,28 @@ test(
   },
   CLI_TEST_TIMEOUT_MS,
 );
+
+test('legacy: a traversal resumed after its budget is read completely up to its first answer, not the resume', async () => {
+  const world = await quietWorld('legacy');
+  // Two pages (the legacy API's page is 100 incidents), all last updated two hours ago; the first run may
+  // make one call only.
+  for (let i = 0; i < 150; i++)
+    sim.incidents.create(
+      world.tenantId,
+      {},
+      { stamp: new Date(Date.now() - 2 * 3600_000 + i).toISOString() },
+    );
+  const beforeFirst = Date.now();
+  const first = await world.relay.syncTenant(world.tenantId, { budget: newBudget(1, 60_000) });
+  expect(first.outcome).toBe('budget');
+  expect(first.readThrough).toBeUndefined();
+  const firstDone = Date.now();
+  // The next run's first answer is a whole second later (the server's Date header has whole seconds).
+  await new Promise((r) => setTimeout(r, 1100));
+  const second = await world.relay.syncTenant(world.tenantId);
+  expect(second.outcome).toBe('complete');
+  // Not the resume's time, and not the latest update read (two hours ago): the first answer's time.
+  expect(Date.parse(second.readThrough!)).toBeLessThanOrEqual(firstDone);
+  expect(Date.parse(second.readThrough!)).toBeGreaterThanOrEqual(beforeFirst - 2000);
+  expect((await world.relay.state.getTenant(world.tenantId))?.readThrough).toBe(second.readThrough);
+});
