@@ -24,6 +24,17 @@ param resourceGroupName string = ''
 @description('Optional: object id of the person or pipeline deploying (azd: AZURE_PRINCIPAL_ID). Gets Key Vault Secrets Officer so it can put the secrets in.')
 param deployerPrincipalId string = ''
 
+@description('Optional: object id of the person, group or pipeline that runs the defender-relay CLI against this deployment from its own machine (azd: RELAY_OPERATOR_PRINCIPAL_ID). Gets the storage data roles and Key Vault Secrets User (docs/deploy.md). Empty: none.')
+param operatorPrincipalId string = ''
+
+@description('Kind of principal operatorPrincipalId is (azd: RELAY_OPERATOR_PRINCIPAL_TYPE).')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param operatorPrincipalType string = 'User'
+
 @description('Memory of one Function App instance in MB.')
 @allowed([
   512
@@ -78,8 +89,8 @@ param defenderCloud string = 'public'
 ])
 param defenderApi string = 'graph'
 
-@description('DEFENDER_TENANT_ID: directory (tenant) id of the app registration. Default: the tenant deployed to.')
-param defenderTenantId string = tenant().tenantId
+@description('DEFENDER_TENANT_ID: directory (tenant) id of the app registration. Empty: the tenant deployed to.')
+param defenderTenantId string = ''
 
 @description('DEFENDER_CLIENT_ID: application (client) id of the app registration that holds the Defender permissions.')
 @minLength(36)
@@ -338,6 +349,8 @@ module roles 'modules/roles.bicep' = {
     keyVaultName: vault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
     deployerPrincipalId: deployerPrincipalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
   }
 }
 
@@ -356,7 +369,7 @@ var appSettings = {
   // Defender and Entra ID.
   DEFENDER_CLOUD: defenderCloud
   DEFENDER_API: defenderApi
-  DEFENDER_TENANT_ID: defenderTenantId
+  DEFENDER_TENANT_ID: empty(defenderTenantId) ? tenant().tenantId : defenderTenantId
   DEFENDER_CLIENT_ID: defenderClientId
   DEFENDER_TENANTS: defenderTenants
   DEFENDER_CREDENTIAL: defenderCredential

@@ -7,7 +7,7 @@ import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { RelayConfig } from './config/settings';
 import { AppTokenProvider } from './auth/app-token';
-import { KeyVaultSecrets, type SecretSource } from './auth/key-vault-secrets';
+import { KeyVaultSecrets, type KeyVaultCaller, type SecretSource } from './auth/key-vault-secrets';
 import {
   CertificateCredential,
   FederatedCredential,
@@ -104,14 +104,26 @@ export interface RelayOptions {
   log?: Logger;
   /** The clock of the Key Vault cache (tests move it past the refresh interval). */
   now?: () => number;
+  /**
+   * Who reaches storage and Key Vault, instead of the managed identity: the CLI on a person's machine
+   * (src/auth/operator-credential.ts). The Function App never sets it: its managed identity is its only
+   * credential. The federated credential's assertion always comes from the managed identity.
+   */
+  resourceCredential?: { credential: TokenCredential; caller: KeyVaultCaller };
 }
 
 export function createRelay(config: RelayConfig, options: RelayOptions = {}): Relay {
   const identity = managedIdentity(config);
-  const storage = createStorageClients(config.storage, () =>
-    config.storage.clientId ? new ManagedIdentityCredential({ clientId: config.storage.clientId }) : identity,
+  const resources = options.resourceCredential?.credential;
+  const storage = createStorageClients(
+    config.storage,
+    () =>
+      resources ??
+      (config.storage.clientId
+        ? new ManagedIdentityCredential({ clientId: config.storage.clientId })
+        : identity),
   );
-  const secrets = keyVaultSecrets(config, identity, options);
+  const secrets = keyVaultSecrets(config, resources ?? identity, options);
   // One credential for the application context and the on-behalf-of flow: read from Key Vault once.
   const credential = clientCredential(config, identity, secrets);
   const tokens = new AppTokenProvider({ clientId: config.clientId, endpoints: config.endpoints, credential });
@@ -170,6 +182,7 @@ function keyVaultSecrets(
     ttlMs: config.secretCacheTtlMs,
     minRefreshMs: config.secretRefreshMinMs,
     now: options.now,
+    caller: options.resourceCredential?.caller,
     onStale: (name, error) =>
       (options.log ?? console.warn)(
         `Key Vault secret '${name}' could not be read again (${(error as { code?: string })?.code ?? 'error'}); the last value read is used meanwhile.`,

@@ -20,7 +20,7 @@ param alertEmail string = ''
 @minValue(0)
 param syncFailureThreshold int = 2
 
-@description('Alert when a tenant\'s sync lag (the oldest unsynced update, or the time since its last completed sync) exceeds this many seconds.')
+@description('Alert when a tenant\'s lag (now minus the time up to which it has been read completely, docs/telemetry.md) exceeds this many seconds.')
 @minValue(60)
 param tenantLagThresholdSeconds int = 1800
 
@@ -127,8 +127,10 @@ resource poisonGrowing 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
-// Lag of a tenant = the larger of the lag its last completed sync reported and the time since that
-// sync: a tenant that stops completing syncs altogether shows a growing lag too.
+// Lag of a tenant = now minus the time up to which it has been read completely (`readThrough` of its
+// latest sync line, completed or failed; src/sync/lag.ts). A quiet tenant synced a minute ago is a minute
+// behind; a tenant whose syncs fail or stop keeps its `readThrough`, so its lag grows with the clock.
+// Lines written before `readThrough` existed: their lagSeconds plus the time since.
 resource tenantLag 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   name: '${namePrefix}-tenant-lag'
   location: location
@@ -136,7 +138,7 @@ resource tenantLag 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'Defender Relay: tenant lagging'
-    description: 'A tenant\'s incidents are more than ${tenantLagThresholdSeconds} seconds behind (relay.sync.completed lagSeconds, or no completed sync for that long).'
+    description: 'A tenant has not been read completely for more than ${tenantLagThresholdSeconds} seconds (now minus readThrough of its latest relay.sync.completed or relay.sync.failed).'
     severity: 2
     enabled: true
     scopes: [appInsightsId]
@@ -146,7 +148,7 @@ resource tenantLag 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
     criteria: {
       allOf: [
         {
-          query: '${metricPrelude} | where name == "relay.sync.completed" | summarize arg_max(timestamp, m) by tenantId = tostring(m.tenantId) | extend lagSeconds = max_of(todouble(m.lagSeconds), todouble(datetime_diff("second", now(), timestamp))) | project timestamp, tenantId, lagSeconds'
+          query: '${metricPrelude} | where name in ("relay.sync.completed", "relay.sync.failed") | summarize arg_max(timestamp, m) by tenantId = tostring(m.tenantId) | extend readThrough = todatetime(m.readThrough) | extend lagSeconds = iff(isnotnull(readThrough), todouble(datetime_diff("second", now(), readThrough)), todouble(m.lagSeconds) + todouble(datetime_diff("second", now(), timestamp))) | where isnotnull(lagSeconds) | project timestamp, tenantId, lagSeconds'
           timeAggregation: 'Maximum'
           metricMeasureColumn: 'lagSeconds'
           operator: 'GreaterThan'

@@ -20,10 +20,24 @@ param appInsightsName string
 @description('Optional: object id of the person or pipeline deploying (azd sets AZURE_PRINCIPAL_ID). It gets Key Vault Secrets Officer on the vault so it can put the secrets in. Empty: no assignment.')
 param deployerPrincipalId string = ''
 
+@description('Optional: object id of the person, group or pipeline that operates the relay with the CLI from its own machine (defender-relay status, check, sync, tenants). It gets the storage data roles on the relay\'s account and Key Vault Secrets User on the vault. Empty: no assignment.')
+param operatorPrincipalId string = ''
+
+@description('Kind of principal operatorPrincipalId is.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param operatorPrincipalType string = 'User'
+
 // "Storage" section, row "Storage Blob Data Owner": b7e6dc6d-f1e8-4753-8033-0f276bb0955b.
 // The Functions host needs Owner (not Contributor) for identity-based AzureWebJobsStorage (its blob
 // leases and the Flex Consumption deployment container); the relay itself writes claim-check blobs.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+// "Storage" section, row "Storage Blob Data Contributor": ba92f5b4-2d11-453d-a403-e96b0029c9fe.
+// For the operator only: claim-check blobs and tenant leases when the CLI syncs (no POSIX ownership).
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 // "Storage" section, row "Storage Queue Data Contributor": 974c5e8b-45b9-4653-ba55-5f855dd0fb88.
 // Queue triggers read and delete messages and move failures to -poison queues; the relay sends.
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -116,5 +130,48 @@ resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     principalId: deployerPrincipalId
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficer)
     description: 'Defender Relay deployer: put the relay\'s secrets into the vault.'
+  }
+}
+
+// The operator: what the CLI does from a person's machine (docs/deploy.md, "Operating from your machine").
+// Queues: check reads their properties, sync sends incidents and webhook jobs; tables: status reads the
+// state, tenants add/disable writes the registry, sync records delivered versions; blobs: sync takes
+// tenant leases and writes claim checks; Key Vault: check and sync read the app's secret for tokens.
+var operatorRoles = [
+  {
+    role: storageBlobDataContributor
+    what: 'claim-check blobs and tenant leases when the CLI syncs'
+  }
+  {
+    role: storageQueueDataContributor
+    what: 'queues the CLI checks and sends to'
+  }
+  {
+    role: storageTableDataContributor
+    what: 'sync state and the tenant registry'
+  }
+]
+
+resource operatorStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for r in operatorRoles: if (!empty(operatorPrincipalId)) {
+    name: guid(storage.id, operatorPrincipalId, r.role)
+    scope: storage
+    properties: {
+      principalId: operatorPrincipalId
+      principalType: operatorPrincipalType
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', r.role)
+      description: 'Defender Relay operator (CLI): ${r.what}.'
+    }
+  }
+]
+
+resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(vault.id, operatorPrincipalId, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    description: 'Defender Relay operator (CLI): read the relay\'s secrets to get Defender tokens.'
   }
 }

@@ -38,6 +38,11 @@ const MICROSOFT_AUTHORITY_HOSTS = new Set([
   'login.chinacloudapi.cn',
 ]);
 
+/** Whether MSAL knows this authority host itself (otherwise it is declared: no instance discovery). */
+export function isMicrosoftAuthorityHost(authorityHost: string): boolean {
+  return MICROSOFT_AUTHORITY_HOSTS.has(new URL(authorityHost).host);
+}
+
 export function msalAuthorityOptions(
   authorityHost: string,
   tenantId: string,

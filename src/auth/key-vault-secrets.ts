@@ -38,7 +38,23 @@ export interface KeyVaultSecretsOptions {
   now?: () => number;
   /** Told when a read failed and the last good value is kept. */
   onStale?: (name: string, error: unknown) => void;
+  /** Who reads, in the words of its errors (default: the Function App's managed identity). */
+  caller?: KeyVaultCaller;
 }
+
+/** Who reads the vault, for errors a person can act on. */
+export interface KeyVaultCaller {
+  /** The subject of "… may not read secret": e.g. "The Function App's managed identity". */
+  who: string;
+  /** What to do when no token can be had at all. */
+  noToken: string;
+}
+
+export const MANAGED_IDENTITY_CALLER: KeyVaultCaller = {
+  who: "The Function App's managed identity",
+  noToken:
+    "No managed identity token for Key Vault: turn on the Function App's managed identity, and if it is user-assigned set MANAGED_IDENTITY_CLIENT_ID to its client id.",
+};
 
 export class KeyVaultSecrets implements SecretSource {
   private readonly cache = new Map<string, Entry>();
@@ -118,16 +134,21 @@ export class KeyVaultSecrets implements SecretSource {
       }
       return secret.value;
     } catch (error) {
-      throw describeKeyVaultError(error, name, this.client.vaultUrl);
+      throw describeKeyVaultError(error, name, this.client.vaultUrl, this.options.caller);
     }
   }
 }
-export function describeKeyVaultError(error: unknown, name: string, vaultUrl: string): Error {
+export function describeKeyVaultError(
+  error: unknown,
+  name: string,
+  vaultUrl: string,
+  caller: KeyVaultCaller = MANAGED_IDENTITY_CALLER,
+): Error {
   if (error instanceof RelayAuthError) return error;
   const e = error as { statusCode?: number; code?: string; name?: string; message?: string };
   if (e?.statusCode === 403) {
     return new RelayAuthError(
-      `The Function App's managed identity may not read secret '${name}' from ${vaultUrl}: give it the "Key Vault Secrets User" role on the vault ` +
+      `${caller.who} may not read secret '${name}' from ${vaultUrl}: give it the "Key Vault Secrets User" role on the vault ` +
         '(the vault must use Azure RBAC; role assignments take a few minutes to apply).',
       'keyvault_forbidden',
     );
@@ -140,20 +161,17 @@ export function describeKeyVaultError(error: unknown, name: string, vaultUrl: st
   }
   if (e?.statusCode === 401) {
     return new RelayAuthError(
-      `Key Vault ${vaultUrl} rejected the managed identity's token: check that the vault is in the app's tenant.`,
+      `Key Vault ${vaultUrl} rejected the token of ${caller.who.charAt(0).toLowerCase()}${caller.who.slice(1)}: check that the vault is in its tenant.`,
       'keyvault_unauthorized',
     );
   }
   if (
     e?.name === 'CredentialUnavailableError' ||
     e?.name === 'AuthenticationRequiredError' ||
-    e?.name === 'AuthenticationError'
+    e?.name === 'AuthenticationError' ||
+    e?.name === 'AggregateAuthenticationError'
   ) {
-    return new RelayAuthError(
-      "No managed identity token for Key Vault: turn on the Function App's managed identity, and if it is user-assigned set MANAGED_IDENTITY_CLIENT_ID to its client id.",
-      'managed_identity_unavailable',
-      true,
-    );
+    return new RelayAuthError(caller.noToken, 'managed_identity_unavailable', true);
   }
   return new RelayAuthError(
     `Reading secret '${name}' from ${vaultUrl} failed (${e?.code ?? e?.statusCode ?? e?.name ?? 'error'}): check KEY_VAULT_URL and the network.`,

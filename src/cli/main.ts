@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, startupWarnings } from '../config/settings';
-import { createRelay } from '../relay';
+// The CLI's relay: storage and Key Vault as the person running it (src/cli/cli-relay.ts).
+import { createCliRelay as createRelay } from './cli-relay';
 import { readLocalSettings } from './local-settings';
 import { runSync } from './sync-command';
 import { runCheck } from './check-command';

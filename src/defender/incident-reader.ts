@@ -29,6 +29,12 @@ export interface ReadStep {
    * checkpoint may move here once this page and those before it are delivered. Absent: not yet known.
    */
   checkpoint?: string;
+  /**
+   * Every version updated before this time (and visible when the traversal began) has been read by now,
+   * when later than `checkpoint`: the time the lag is measured from (src/sync/lag.ts). Absent: the
+   * checkpoint. Legacy: the server's time of the traversal's first answer, on its last step.
+   */
+  readThrough?: string;
 }
 
 export interface IncidentReader {

@@ -9,12 +9,17 @@
  * unless an incident was seen in two versions during the traversal (it was updated while the result was
  * paged; had the API's order moved it, offset paging may have skipped a neighbour), in which case it stays
  * at that incident's older time and the next run reads that stretch again.
+ *
+ * The time read completely (the lag's reference, `ReadStep.readThrough`) is the server's time (`Date`)
+ * of the traversal's first answer: every version updated before it was in the result from the first page
+ * on, and so has been read by the end, unless an incident moved, when it is the moved incident's older
+ * time (the checkpoint). It is kept in the position, so a resumed traversal keeps its first answer's time.
  */
 import type { DefenderHttp } from './http';
 import type { IncidentReader, ReadStart, ReadStep } from './incident-reader';
 import { LEGACY_PAGE_SIZE } from './incident-reader';
 import { odataQuery, readPage, sameOriginNextLink, type ODataPage } from './odata-page';
-import { canonicalTimestamp, ticksToIso, toTicks } from './timestamp';
+import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from './timestamp';
 
 interface LegacyPosition {
   skip: number;
@@ -22,6 +27,8 @@ interface LegacyPosition {
   maxSeen?: string;
   /** The oldest earlier version of an incident that changed while the traversal paged (canonical). */
   movedFloor?: string;
+  /** The server's time of the traversal's first answer (canonical). */
+  startedAt?: string;
 }
 
 export class LegacyOffsetReader implements IncidentReader {
@@ -40,17 +47,24 @@ export class LegacyOffsetReader implements IncidentReader {
     let skip = at.skip;
     let maxSeen = at.maxSeen !== undefined ? toTicks(at.maxSeen) : undefined;
     let movedFloor = at.movedFloor !== undefined ? toTicks(at.movedFloor) : undefined;
+    let startedAt = at.startedAt;
+    // A traversal resumed from a position written before positions kept their first answer's time proves
+    // nothing past its checkpoint.
+    const knowsStart = !start.position || startedAt !== undefined;
     const seenVersion = new Map<string, bigint>();
     let sawNextLink = false;
     let url = this.url(filter, skip);
     for (;;) {
-      const body = await this.http.json<ODataPage>({
+      // Without a Date header, the local clock before the request (a version visible then was updated before).
+      const asked = Date.now();
+      const { body, serverTime } = await this.http.request<ODataPage>({
         tenantId,
         api: 'legacy',
         method: 'GET',
         url,
         budget: start.budget,
       });
+      if (knowsStart) startedAt ??= ticksToIso(msToTicks(serverTime ?? asked));
       const page = readPage(body, 'legacy', tenantId, this.portalUrl);
       const next = sameOriginNextLink(body['@odata.nextLink'], this.baseUrl);
       skip += page.count;
@@ -72,11 +86,13 @@ export class LegacyOffsetReader implements IncidentReader {
         const end =
           movedFloor !== undefined && maxSeen !== undefined && movedFloor < maxSeen ? movedFloor : maxSeen;
         if (end !== undefined) step.checkpoint = ticksToIso(end);
+        step.readThrough = end !== undefined && end === movedFloor ? ticksToIso(end) : startedAt;
       } else {
         const position: LegacyPosition = {
           skip,
           maxSeen: maxSeen !== undefined ? ticksToIso(maxSeen) : undefined,
           movedFloor: movedFloor !== undefined ? ticksToIso(movedFloor) : undefined,
+          startedAt,
         };
         step.position = JSON.stringify(position);
       }
@@ -105,6 +121,7 @@ function parsePosition(position: string | undefined): LegacyPosition {
       skip: Number.isInteger(p.skip) && (p.skip as number) >= 0 ? (p.skip as number) : 0,
       maxSeen: typeof p.maxSeen === 'string' ? p.maxSeen : undefined,
       movedFloor: typeof p.movedFloor === 'string' ? p.movedFloor : undefined,
+      startedAt: typeof p.startedAt === 'string' ? p.startedAt : undefined,
     };
   } catch {
     return { skip: 0 };

@@ -7,7 +7,8 @@
  *   the user context the signing keys of each allowed tenant (a user token cannot be made without a user).
  * - Destinations: the incidents queue and claim-check container, the webhook outbox queue when webhooks
  *   are configured, and the inbound tables and retry queue.
- * - Per-tenant checkpoint lag: time since the last complete sync, and the last error.
+ * - Per-tenant lag: now minus the time up to which the tenant has been read completely (src/sync/lag.ts),
+ *   and the last error.
  * - The legacy API's retirement (2027-02-01): each tenant still reading it is a warning with the days
  *   left and the commands that move it to Graph.
  *
@@ -17,6 +18,7 @@ import type { Relay } from '../relay';
 import { DEFAULT_SENDER } from '../config/inbound-senders';
 import type { ApiFlavour } from '../defender/incident';
 import { legacyWarning } from '../defender/legacy-retirement';
+import { lagVerdict } from './lag-check';
 
 export interface HealthCheck {
   name: string;
@@ -35,7 +37,7 @@ export interface HealthReport {
 }
 
 export interface HealthOptions {
-  /** A tenant whose last complete sync is older than this is reported (default 30 minutes). */
+  /** A tenant more than this far behind (src/sync/lag.ts) is reported (default 30 minutes). */
   maxLagSeconds?: number;
   /** Per-check timeout (default 20 s). */
   timeoutMs?: number;
@@ -107,7 +109,7 @@ export async function runHealthChecks(
       if (!relay.secrets)
         throw new Error('KEY_VAULT_URL is not set: set it to the vault that holds the app credential.');
       await relay.secrets.get(secretName);
-      return `The managed identity can read the app's ${config.credential.kind} from Key Vault.`;
+      return `The app's ${config.credential.kind} can be read from Key Vault.`;
     });
   }
   // Inbound senders: a secret that is there must be a valid Standard Webhooks secret (fail closed); a
@@ -213,7 +215,7 @@ export async function runHealthChecks(
     }
   });
 
-  // Per-tenant checkpoint lag.
+  // Per-tenant lag (src/sync/lag.ts).
   for (const tenantId of tenants) {
     check(`lag:${tenantId}`, true, async () => {
       let state;
@@ -222,28 +224,11 @@ export async function runHealthChecks(
       } catch (error) {
         throw storageFailure(error, `The state table ${config.names.stateTable}`, 'STATE_TABLE_NAME');
       }
-      if (!state?.cursorUpdatedAt && !state?.lastRunAt) {
-        return {
-          ok: true,
-          detail: `Tenant ${tenantId} has not been synced yet (the first run reads the last ${Math.round(config.sync.initialLookbackMs / 60_000)} minutes).`,
-        };
-      }
-      const last = Date.parse(state.cursorUpdatedAt ?? state.lastRunAt ?? '');
-      const lagSeconds = Number.isNaN(last) ? undefined : Math.max(0, Math.round((now() - last) / 1000));
-      const failing = state.lastOutcome === 'failed';
-      const late = lagSeconds !== undefined && lagSeconds > maxLag;
-      if (failing || late) {
-        return {
-          ok: false,
-          lagSeconds,
-          detail:
-            `Tenant ${tenantId}: checkpoint ${lagSeconds ?? '?'} s behind` +
-            (failing
-              ? `; the last sync failed: ${state.lastError ?? 'see the log'}`
-              : '; syncs are not completing (check the syncScheduler and syncWorker functions).'),
-        };
-      }
-      return { ok: true, lagSeconds, detail: `Tenant ${tenantId}: checkpoint ${lagSeconds ?? '?'} s old.` };
+      return lagVerdict(tenantId, state, {
+        now: now(),
+        maxLag,
+        initialLookbackMs: config.sync.initialLookbackMs,
+      });
     });
   }
 

@@ -21,6 +21,8 @@ export interface PageRecord {
   cursor?: string;
   /** The traversal's position after this page (null: complete; undefined: not stored, a backfill). */
   traversal?: Traversal | null;
+  /** The time read completely to move to with this page (src/sync/lag.ts). */
+  readThrough?: string;
 }
 
 export class PageRecorder {
@@ -37,12 +39,12 @@ export class PageRecorder {
     private readonly state: StateStore,
     private readonly tenantId: string,
     private readonly overlapMs: number,
-    private readonly onRecorded: (versions: number, cursor: string | undefined) => void,
+    private readonly onRecorded: (versions: number, cursor: string | undefined, readThrough?: string) => void,
   ) {}
 
   /** Queues the page's record behind the one before; throws when the one before failed. */
   async record(fresh: IncidentVersion[], page: PageRecord): Promise<void> {
-    if (fresh.length === 0 && !page.cursor) {
+    if (fresh.length === 0 && !page.cursor && !page.readThrough) {
       if (page.traversal !== undefined) this.unsaved = page.traversal;
       return;
     }
@@ -74,6 +76,7 @@ export class PageRecorder {
     const refs = await this.state.recordDelivered(this.tenantId, fresh, {
       cursor: page.cursor,
       traversal: page.traversal,
+      readThrough: page.readThrough,
       forget,
     });
     this.written.push(...refs);
@@ -83,7 +86,7 @@ export class PageRecorder {
       this.writtenHead = 0;
     }
     await failpoint('recorded');
-    this.onRecorded(fresh.length, page.cursor);
+    this.onRecorded(fresh.length, page.cursor, page.readThrough);
   }
 
   /** Rows this run wrote that can no longer suppress anything (at most 90, to fit one transaction). */

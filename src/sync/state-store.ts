@@ -17,6 +17,11 @@ export interface TenantState {
   /** Canonical timestamp; every version up to it has been delivered (minus late arrivals, see overlap). */
   cursor?: string;
   cursorUpdatedAt?: string;
+  /**
+   * Canonical timestamp: every version updated before it has been read (src/sync/lag.ts). Stored when a
+   * traversal completes (and, on Graph, as each part of a window completes); only moves forward.
+   */
+  readThrough?: string;
   lastRunAt?: string;
   lastOutcome?: string;
   lastError?: string;
@@ -69,6 +74,8 @@ export interface RecordOptions {
   traversal?: Traversal | null;
   /** Record rows to delete in the same transaction: only ones known to exist (written by this run). */
   forget?: RecordRef[];
+  /** Move the time read completely (`TenantState.readThrough`) to this (canonical) time. */
+  readThrough?: string;
 }
 
 export interface StateStore {
@@ -182,7 +189,8 @@ export class TableStateStore implements StateStore {
     versions: IncidentVersion[],
     options: RecordOptions = {},
   ): Promise<RecordRef[]> {
-    if (versions.length === 0 && !options.cursor && options.traversal === undefined) return [];
+    const moves = !!options.cursor || !!options.readThrough || options.traversal !== undefined;
+    if (versions.length === 0 && !moves) return [];
     await this.ensure();
     const deliveredAt = new Date().toISOString();
     const byKey = new Map<string, bigint>();
@@ -209,21 +217,21 @@ export class TableStateStore implements StateStore {
       .filter((f) => !written.has(f.rowKey))
       .map((f) => ['delete', { partitionKey: tenantId, rowKey: f.rowKey }]);
     // The checkpoint goes last, in the transaction of the last records: it never passes an unwritten one.
-    const checkpoint: Action[] =
-      options.cursor || options.traversal !== undefined
-        ? [
-            [
-              'upsert',
-              {
-                partitionKey: tenantId,
-                rowKey: CHECKPOINT_ROW,
-                ...(options.cursor ? { cursor: options.cursor, cursorUpdatedAt: deliveredAt } : {}),
-                ...(options.traversal !== undefined ? traversalProps(options.traversal) : {}),
-              },
-              'Merge',
-            ],
-          ]
-        : [];
+    const checkpoint: Action[] = moves
+      ? [
+          [
+            'upsert',
+            {
+              partitionKey: tenantId,
+              rowKey: CHECKPOINT_ROW,
+              ...(options.cursor ? { cursor: options.cursor, cursorUpdatedAt: deliveredAt } : {}),
+              ...(options.readThrough ? { readThrough: options.readThrough } : {}),
+              ...(options.traversal !== undefined ? traversalProps(options.traversal) : {}),
+            },
+            'Merge',
+          ],
+        ]
+      : [];
     const submit = async (actions: Action[]) => {
       // Entity group transactions: at most 100 entities of one partition each.
       for (let i = 0; i < actions.length; i += 100)
@@ -294,6 +302,7 @@ function toState(e: TableEntityResult<Record<string, unknown>>): TenantState {
     tenantId: e.partitionKey ?? '',
     cursor: s('cursor'),
     cursorUpdatedAt: s('cursorUpdatedAt'),
+    readThrough: s('readThrough'),
     lastRunAt: s('lastRunAt'),
     lastOutcome: s('lastOutcome'),
     lastError: s('lastError'),

@@ -101,7 +101,14 @@ export function summarize(results: TenantSyncResult[], durationMs: number): Sync
 export function reportMetrics(log: Logger, r: TenantSyncResult): void {
   if (r.outcome === 'busy') return;
   if (r.outcome === 'failed') {
-    emitMetric(log, 'relay.sync.failed', { tenantId: r.tenantId, api: r.api, reason: r.error });
+    // The time read completely stays where it was: the lag (src/sync/lag.ts) grows while syncs fail.
+    emitMetric(log, 'relay.sync.failed', {
+      tenantId: r.tenantId,
+      api: r.api,
+      reason: r.error,
+      readThrough: r.readThrough,
+      lagSeconds: r.lagSeconds,
+    });
     return;
   }
   emitMetric(log, 'relay.sync.completed', {
@@ -111,6 +118,7 @@ export function reportMetrics(log: Logger, r: TenantSyncResult): void {
     delivered: r.delivered,
     suppressed: r.suppressed,
     possibleRepeats: r.possibleRepeats,
+    readThrough: r.readThrough,
     lagSeconds: r.lagSeconds,
     durationMs: r.durationMs,
     outcome: r.outcome,
@@ -133,6 +141,7 @@ export function summaryJson(summary: SyncSummary) {
       apiCalls: r.apiCalls,
       from: r.from,
       checkpoint: r.checkpoint ?? null,
+      readThrough: r.readThrough ?? null,
       lagSeconds: r.lagSeconds ?? null,
       error: r.error ?? null,
     })),

@@ -1,17 +1,19 @@
 /**
  * Per-tenant sync status: the registry's view (enabled or not, display name) joined with the sync state
- * (checkpoint, lag, last run, last error). Used by `defender-relay status`.
+ * (checkpoint, time read completely, lag, last run, last error). Used by `defender-relay status`.
  */
 import type { StateStore } from './state-store';
 import type { TenantRegistry } from '../tenants/tenant-registry';
-import { toTicks } from '../defender/timestamp';
+import { lagSeconds, readThroughOf } from './lag';
 
 export interface TenantStatusRow {
   tenantId: string;
   displayName: string | null;
   status: string;
   checkpoint: string | null;
-  /** Seconds between now and the checkpoint: how far behind Defender this tenant's queue is. */
+  /** The time up to which the tenant has been read completely (src/sync/lag.ts). */
+  readThrough: string | null;
+  /** Now minus `readThrough`: how far behind Defender the relay's reading of this tenant is. */
   lagSeconds: number | null;
   lastRunAt: string | null;
   lastOutcome: string | null;
@@ -28,13 +30,14 @@ export async function tenantStatuses(
   const byId = new Map(states.map((s) => [s.tenantId, s]));
   return entries.map((t) => {
     const s = byId.get(t.tenantId);
-    const checkpointMs = s?.cursor ? Number(toTicks(s.cursor) / 10_000n) : undefined;
+    const readThrough = readThroughOf(s);
     return {
       tenantId: t.tenantId,
       displayName: t.displayName ?? null,
       status: t.status,
       checkpoint: s?.cursor ?? null,
-      lagSeconds: checkpointMs !== undefined ? Math.max(0, Math.round((now - checkpointMs) / 1000)) : null,
+      readThrough: readThrough ?? null,
+      lagSeconds: lagSeconds(readThrough, now) ?? null,
       lastRunAt: s?.lastRunAt ?? null,
       lastOutcome: s?.lastOutcome ?? null,
       lastError: s?.lastError ?? t.lastError ?? null,

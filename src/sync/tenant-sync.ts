@@ -25,6 +25,7 @@ import type { Destination } from '../delivery/destination';
 import type { StateStore, TenantState, Traversal } from './state-store';
 import { PageRecorder, RECORD_MARGIN_MS } from './page-recorder';
 import { failpoint } from './failpoints';
+import { lagSeconds, readThroughOf } from './lag';
 
 export interface SyncSettings {
   initialLookbackMs: number;
@@ -49,6 +50,9 @@ export interface TenantSyncResult {
   from: string;
   /** The checkpoint after the run. */
   checkpoint?: string;
+  /** The time up to which the tenant has been read completely after the run (src/sync/lag.ts). */
+  readThrough?: string;
+  /** Now minus `readThrough`, at the end of the run (src/sync/lag.ts). */
   lagSeconds?: number;
   durationMs: number;
   error?: string;
@@ -140,12 +144,13 @@ export class TenantSync {
       apiCalls: 0,
       from: start.from,
       checkpoint: tenant?.cursor,
+      readThrough: readThroughOf(tenant),
       durationMs: 0,
     };
     const apiCalls = () => budget.callsMade - callsBefore;
     try {
       const deps = { ...this.deps, source, log: options.log ?? this.deps.log };
-      await new SyncRun(deps, tenantId, start, result, tenant?.cursor).readAll(budget, (r) =>
+      await new SyncRun(deps, tenantId, start, result, tenant).readAll(budget, (r) =>
         options.onProgress?.({
           tenantId,
           fetched: r.fetched,
@@ -199,11 +204,7 @@ export class TenantSync {
       error: result.outcome === 'failed' ? result.error : undefined,
       delivered: result.delivered,
     });
-    if (result.checkpoint)
-      result.lagSeconds = Math.max(
-        0,
-        Math.round((this.now() - Number(toTicks(result.checkpoint) / 10_000n)) / 1000),
-      );
+    result.lagSeconds = lagSeconds(result.readThrough ?? result.checkpoint, this.now());
     result.durationMs = this.now() - started;
   }
 }
@@ -229,19 +230,33 @@ class SyncRun {
   private cursorTicks: bigint | undefined;
   /** Below this the delivered set has been trimmed. */
   private trimmedTo: bigint | undefined;
+  /** Ticks of the time read completely as it stands; undefined while this run may not move it. */
+  private readThroughTicks: bigint | undefined;
+  /** Whether this run's traversal joins what was read before (it starts at or before `readThrough`). */
+  private readonly extendsRead: boolean;
 
   constructor(
     private readonly deps: TenantSyncDeps,
     private readonly tenantId: string,
     private readonly start: RunStart,
     private readonly result: TenantSyncResult,
-    cursor: string | undefined,
+    tenant: TenantState | undefined,
   ) {
-    this.cursorTicks = cursor ? toTicks(cursor) : undefined;
-    this.recorder = new PageRecorder(deps.state, tenantId, deps.settings.overlapMs, (versions, cursor) => {
-      this.result.delivered += versions;
-      if (cursor) this.result.checkpoint = cursor;
-    });
+    this.cursorTicks = tenant?.cursor ? toTicks(tenant.cursor) : undefined;
+    const through = readThroughOf(tenant);
+    this.readThroughTicks = through ? toTicks(through) : undefined;
+    // A backfill from after the time read completely leaves a gap: it proves nothing about the lag.
+    this.extendsRead = this.readThroughTicks === undefined || toTicks(start.from) <= this.readThroughTicks;
+    this.recorder = new PageRecorder(
+      deps.state,
+      tenantId,
+      deps.settings.overlapMs,
+      (versions, cursor, readThrough) => {
+        this.result.delivered += versions;
+        if (cursor) this.result.checkpoint = cursor;
+        if (readThrough) this.result.readThrough = readThrough;
+      },
+    );
   }
 
   async readAll(budget: RunBudget, progress: (r: TenantSyncResult) => void): Promise<void> {
@@ -293,7 +308,8 @@ class SyncRun {
       : step.position
         ? { from: this.start.from, position: step.position, api: this.deps.source.api }
         : null;
-    await this.recorder.record(fresh, { cursor, traversal });
+    const readThrough = this.nextReadThrough(step.readThrough ?? step.checkpoint);
+    await this.recorder.record(fresh, { cursor, traversal, readThrough });
     if (step.checkpoint) this.trim(toTicks(step.checkpoint));
   }
 
@@ -317,6 +333,15 @@ class SyncRun {
     const ticks = toTicks(checkpoint);
     if (this.cursorTicks !== undefined && ticks <= this.cursorTicks) return undefined;
     this.cursorTicks = ticks;
+    return ticksToIso(ticks);
+  }
+
+  /** The time read completely to move to with this page, when it moves forward. */
+  private nextReadThrough(through: string | undefined): string | undefined {
+    if (!through || !this.extendsRead) return undefined;
+    const ticks = toTicks(through);
+    if (this.readThroughTicks !== undefined && ticks <= this.readThroughTicks) return undefined;
+    this.readThroughTicks = ticks;
     return ticksToIso(ticks);
   }
 
