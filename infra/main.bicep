@@ -209,7 +209,7 @@ param defenderRequestTimeoutSeconds int = 60
 param defenderMaxRetries int = 4
 
 @description('WEBHOOKS: JSON array of webhook destinations (names of the Key Vault secrets holding their URLs and signing keys, never the values). See docs/webhooks.md.')
-param webhooks string = '[]'
+param webhooks array = []
 
 @description('WEBHOOK_OUTBOX_QUEUE_NAME: queue of pending webhook deliveries (its -poison queue keeps the given-up ones).')
 param webhookOutboxQueueName string = 'relay-webhook-outbox'
@@ -245,7 +245,7 @@ param userRequiredRole string = ''
 param inboundWebhookSecretName string = 'inbound-webhook-secret'
 
 @description('INBOUND_SENDERS: inbound webhook senders, a JSON array of {name, secret (Key Vault secret NAME), tenants}. Empty: the one sender of INBOUND_WEBHOOK_SECRET_NAME.')
-param inboundSenders string = '[]'
+param inboundSenders array = []
 
 @description('INBOUND_TABLE_NAME: table of inbound webhook message ids.')
 param inboundTableName string = 'relayinbound'
@@ -410,7 +410,7 @@ var appSettings = {
   LEGACY_CALLS_PER_MINUTE: string(legacyCallsPerMinute)
   LEGACY_CALLS_PER_HOUR: string(legacyCallsPerHour)
   // Webhooks.
-  WEBHOOKS: webhooks
+  WEBHOOKS: string(webhooks)
   WEBHOOK_OUTBOX_QUEUE_NAME: webhookOutboxQueueName
   WEBHOOK_MAX_ATTEMPTS: string(webhookMaxAttempts)
   WEBHOOK_TIMEOUT_SECONDS: string(webhookTimeoutSeconds)
@@ -421,7 +421,7 @@ var appSettings = {
   USER_REQUIRED_SCOPE: userRequiredScope
   USER_REQUIRED_ROLE: userRequiredRole
   INBOUND_WEBHOOK_SECRET_NAME: inboundWebhookSecretName
-  INBOUND_SENDERS: inboundSenders
+  INBOUND_SENDERS: string(inboundSenders)
   INBOUND_TABLE_NAME: inboundTableName
   INBOUND_RETRY_QUEUE_NAME: inboundRetryQueueName
   INBOUND_REPLAY_WINDOW_SECONDS: string(inboundReplayWindowSeconds)

@@ -51,7 +51,45 @@ function parameterOf(expression: unknown): string | undefined {
 /** An ARM default as the text azd substitutes (ARM escapes a leading `[` as `[[`). */
 function defaultText(value: unknown): string {
   if (typeof value === 'string') return value.startsWith('[[') ? value.slice(1) : value;
+  if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
+}
+
+/** `${NAME}` and `${NAME=default}` as drone/envsubst (azd's substitution) expands them. */
+function envsubst(text: string, env: Record<string, string>): { text: string; unset: boolean } {
+  let unset = false;
+  const out = text.replace(/\$\{([A-Za-z0-9_]+)(?:=([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+    if (name in env) return env[name]!;
+    unset = true;
+    return fallback ?? '';
+  });
+  return { text: out, unset };
+}
+
+/**
+ * What azd passes to ARM for infra/main.parameters.json, as azd's Bicep provider resolves it (azure-dev,
+ * cli/azd/pkg/infra/provisioning/bicep/bicep_provider.go, `loadParameters`): an `array`/`object` parameter
+ * whose value is a string is substituted alone and parsed as JSON; any other parameter is substituted inside
+ * its JSON-encoded `{"value": …}` and parsed back, so a value with a `"` in it breaks the file there.
+ */
+function azdResolve(
+  template: ArmTemplate,
+  file: ParametersFile,
+  env: Record<string, string>,
+): Record<string, unknown> {
+  const resolved: Record<string, unknown> = {};
+  for (const [name, param] of Object.entries(file.parameters)) {
+    const type = template.parameters[name]?.type.toLowerCase();
+    if ((type === 'array' || type === 'object') && typeof param.value === 'string') {
+      const { text, unset } = envsubst(param.value, env);
+      if (text === '' && unset) continue;
+      resolved[name] = JSON.parse(text);
+      continue;
+    }
+    const { text } = envsubst(JSON.stringify(param), env);
+    resolved[name] = (JSON.parse(text) as { value: unknown }).value;
+  }
+  return resolved;
 }
 
 function appSettingsOf(template: ArmTemplate): Record<string, unknown> {
@@ -144,6 +182,23 @@ withBicep('every user setting survives a redeploy', () => {
     expect(actual.webhooks).toBe('${WEBHOOKS=[]}');
     expect(actual.consentRedirectUri).toBe('${CONSENT_REDIRECT_URI=}');
     expect(actual.syncOverlapMinutes).toBe('${SYNC_OVERLAP_MINUTES=10}');
+  });
+
+  test('JSON settings (WEBHOOKS, INBOUND_SENDERS) reach ARM intact through azd: their parameters are arrays', () => {
+    const file = JSON.parse(fs.readFileSync(PARAMETERS_FILE, 'utf8')) as ParametersFile;
+    const webhooks = [{ name: 'soc-teams', format: 'teams', urlSecret: 'teams-url' }];
+    const senders = [{ name: 'servicenow', secret: 'sn-secret', tenants: ['t1'] }];
+    const env = { WEBHOOKS: JSON.stringify(webhooks), INBOUND_SENDERS: JSON.stringify(senders) };
+    const resolved = azdResolve(template, file, env);
+    expect(resolved.webhooks).toEqual(webhooks);
+    expect(resolved.inboundSenders).toEqual(senders);
+    expect(azdResolve(template, file, {}).webhooks).toEqual([]);
+    // The app setting is the JSON text again (`string(array)`), which the relay's schema parses.
+    expect(appSettingsOf(template).WEBHOOKS).toBe("[string(parameters('webhooks'))]");
+    // As a string parameter, the same value breaks the parameters file (the JSON text is not escaped).
+    const asString = structuredClone(template);
+    asString.parameters.webhooks!.type = 'string';
+    expect(() => azdResolve(asString, file, env)).toThrow(SyntaxError);
   });
 
   test('docs/deploy.md documents each azd environment name', () => {

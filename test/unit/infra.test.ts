@@ -48,7 +48,7 @@ export function bicepAppSettings(bicep: string): Map<string, string> {
 
 /** The default of `param <name> <type> = <literal>`, as the string the app setting would hold. */
 export function paramDefault(bicep: string, name: string): string | undefined {
-  const m = new RegExp(`^param\\s+${name}\\s+(?:string|int|bool)\\s*=\\s*(.+?)\\s*$`, 'm').exec(bicep);
+  const m = new RegExp(`^param\\s+${name}\\s+(?:string|int|bool|array)\\s*=\\s*(.+?)\\s*$`, 'm').exec(bicep);
   if (!m) return undefined;
   const literal = m[1]!;
   const quoted = /^'((?:[^'\\]|\\.)*)'$/.exec(literal);
