@@ -20,7 +20,9 @@ import type { ApiFlavour, IncidentVersion } from '../defender/incident';
 import { BudgetExhaustedError } from '../defender/errors';
 import { newBudget, type RunBudget } from '../defender/http';
 import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
-import { toIncidentEvent } from '../delivery/envelope';
+import { toIncidentEvent, type IncidentEvent } from '../delivery/envelope';
+import { withEcho } from '../delivery/echo';
+import type { VersionLedger } from '../two-way/version-ledger';
 import type { Destination } from '../delivery/destination';
 import type { StateStore, TenantState, Traversal } from './state-store';
 import { PageRecorder, RECORD_MARGIN_MS } from './page-recorder';
@@ -78,6 +80,8 @@ export interface TenantSyncDeps {
   settings: SyncSettings;
   now?: () => number;
   log?: (message: string) => void;
+  /** Two-way sync: snapshots recorded before delivery, echoes of the relay's own updates marked. */
+  ledger?: VersionLedger;
 }
 
 export interface TenantSyncOptions {
@@ -274,7 +278,7 @@ class SyncRun {
       this.deps.log?.(`tenant ${this.tenantId}: skipped an unreadable incident (${reason})`);
     const fresh = this.fresh(step.incidents);
     if (fresh.length > 0) {
-      const events = fresh.map(toIncidentEvent);
+      const events = await this.events(fresh);
       // Every destination must accept the page before it is recorded as delivered.
       for (const destination of this.deps.destinations) {
         const report = await destination.deliver(events);
@@ -295,6 +299,18 @@ class SyncRun {
         : null;
     await this.recorder.record(fresh, { cursor, traversal });
     if (step.checkpoint) this.trim(toTicks(step.checkpoint));
+  }
+
+  /**
+   * The events of a page: each version's fields are recorded first (a sender can base an update only on a
+   * version it received), and versions the relay's own inbound updates produced are marked as echoes.
+   */
+  private async events(fresh: IncidentVersion[]): Promise<IncidentEvent[]> {
+    const ledger = this.deps.ledger;
+    if (!ledger) return fresh.map((v) => toIncidentEvent(v));
+    await ledger.recordSnapshots(this.tenantId, fresh);
+    const echoes = await ledger.echoesOf(this.tenantId, fresh);
+    return fresh.map((v) => withEcho(toIncidentEvent(v), echoes.get(v.versionKey)));
   }
 
   /** The versions of a page not delivered before (now remembered as delivered). */

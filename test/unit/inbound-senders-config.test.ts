@@ -1,5 +1,6 @@
 /** INBOUND_SENDERS and the storage protocol rule: every problem named by setting and field, never a value. */
 import { ConfigError, loadConfig } from '../../src/config/settings';
+import { SENDER_DEFAULTS } from '../../src/config/inbound-senders';
 
 const HOME = '11111111-1111-1111-1111-111111111111';
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -23,7 +24,7 @@ function problems(env: Record<string, string>): string[] {
 test('without INBOUND_SENDERS the single secret is the sender "default", for the setting tenants only', () => {
   const config = loadConfig({ ...BASE, DEFENDER_TENANTS: A, INBOUND_WEBHOOK_SECRET_NAME: 'soar-secret' });
   expect(config.inbound.senders).toEqual([
-    { name: 'default', secret: 'soar-secret', tenants: [A], defaultTenant: HOME },
+    { name: 'default', secret: 'soar-secret', tenants: [A], defaultTenant: HOME, ...SENDER_DEFAULTS },
   ]);
 });
 
@@ -35,7 +36,13 @@ test('INBOUND_SENDERS: named senders with their secret and tenants; the first te
     ]),
   });
   expect(config.inbound.senders).toEqual([
-    { name: 'contoso-snow', secret: 'inbound-contoso', tenants: [A, HOME], defaultTenant: A },
+    {
+      name: 'contoso-snow',
+      secret: 'inbound-contoso',
+      tenants: [A, HOME],
+      defaultTenant: A,
+      ...SENDER_DEFAULTS,
+    },
   ]);
 });
 
