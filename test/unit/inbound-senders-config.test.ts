@@ -99,3 +99,48 @@ test('DefaultEndpointsProtocol=http only for Azurite on this machine, named with
   ).toHaveLength(1);
   expect(problems({ AzureWebJobsStorage: remote.replace('=http;', '=https;') })).toEqual([]);
 });
+
+test('two-way settings of a sender: fields, wins, requireBase, onMerged; bad ones named by field', () => {
+  const config = loadConfig({
+    ...BASE,
+    INBOUND_SENDERS: JSON.stringify([
+      {
+        name: 'snow',
+        secret: 'inbound-snow',
+        tenants: [A],
+        fields: ['status', 'comment'],
+        wins: true,
+        requireBase: true,
+        onMerged: 'refuse',
+      },
+    ]),
+  });
+  expect(config.inbound.senders[0]).toMatchObject({
+    fields: ['status', 'comment'],
+    wins: true,
+    requireBase: true,
+    onMerged: 'refuse',
+  });
+  expect(
+    problems({
+      INBOUND_SENDERS: JSON.stringify([
+        { name: 'x', secret: 's-x', tenants: [A], fields: ['severity'], wins: 'yes', onMerged: 'drop' },
+      ]),
+    }),
+  ).toEqual([
+    'INBOUND_SENDERS: sender "x": "fields" is not a non-empty array of update fields (status, assignedTo, classification, determination, tags, comment)',
+    'INBOUND_SENDERS: sender "x": "wins" is not true or false',
+    'INBOUND_SENDERS: sender "x": "onMerged" is not one of follow, refuse',
+  ]);
+});
+
+test('WEBHOOKS dropEchoesOf must name inbound senders (a misspelt name would drop nothing)', () => {
+  const webhooks = (dropEchoesOf: string[]) =>
+    JSON.stringify([{ name: 'hook', urlSecret: 'u', signingSecret: 's', dropEchoesOf }]);
+  const senders = JSON.stringify([{ name: 'snow', secret: 'inbound-snow', tenants: [A] }]);
+  expect(problems({ INBOUND_SENDERS: senders, WEBHOOKS: webhooks(['snow']) })).toEqual([]);
+  expect(problems({ INBOUND_SENDERS: senders, WEBHOOKS: webhooks(['snwo']) })).toEqual([
+    'WEBHOOKS: destination "hook": "dropEchoesOf" names "snwo", which is not an inbound sender (INBOUND_SENDERS names: snow)',
+  ]);
+  expect(problems({ WEBHOOKS: webhooks(['default']) })).toEqual([]);
+});
