@@ -22,7 +22,7 @@ import { newBudget, type RunBudget } from '../defender/http';
 import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { toIncidentEvent, type IncidentEvent } from '../delivery/envelope';
 import { withEcho } from '../delivery/echo';
-import type { VersionLedger } from '../two-way/version-ledger';
+import { RETENTION_DAYS, type VersionLedger } from '../two-way/version-ledger';
 import type { Destination } from '../delivery/destination';
 import type { StateStore, TenantState, Traversal } from './state-store';
 import { PageRecorder, RECORD_MARGIN_MS } from './page-recorder';
@@ -197,6 +197,9 @@ export class TenantSync {
       await state
         .pruneDelivered(tenantId, horizon)
         .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
+      await this.deps.ledger
+        ?.prune(tenantId, msToTicks(this.now() - RETENTION_DAYS * 86_400_000))
+        .catch((e: Error) => this.deps.log?.(`two-way records: prune failed: ${e.message}`));
     }
     await state.recordRun(tenantId, {
       outcome: result.outcome,

@@ -7,8 +7,10 @@
  * - echoes: the version the relay's own PATCH or comment produced (the answer's last-update time), with
  *   the sender and the inbound message id, so the sync marks that version when it delivers it.
  *
- * Snapshots: partition `snap|<tenant>`, row `<incident>|<ticks>`; echoes: partition `echo|<tenant>`, row
- * `<ticks>|<incident>` (a page's echoes are one range query from its earliest version).
+ * Rows are keyed `<ticks>|<incident>` in the partitions `snap|<tenant>` and `echo|<tenant>`: a snapshot is
+ * a point read, a page's echoes one range query from its earliest version, and what is older than
+ * RETENTION_DAYS one range query to prune (a base that old is answered as unknown: a conflict, the safe
+ * side).
  */
 import { odata, TableTransaction, type TableClient } from '@azure/data-tables';
 import type { IncidentVersion } from '../defender/incident';
@@ -26,6 +28,9 @@ const snapPartition = (tenantId: string) => `snap|${tenantId.toLowerCase()}`;
 const echoPartition = (tenantId: string) => `echo|${tenantId.toLowerCase()}`;
 /** Azure Tables: at most 100 operations per transaction. */
 const BATCH = 100;
+/** How long snapshots and echoes are kept: a ticket based on an older version rebases. */
+export const RETENTION_DAYS = 30;
+const rowKey = (ticks: bigint, incidentId: string) => `${ticksKey(ticks)}|${incidentId}`;
 
 export class VersionLedger {
   private readonly ensure: () => Promise<void>;
@@ -55,7 +60,7 @@ export class VersionLedger {
     try {
       const e = await this.table.getEntity<Record<string, string>>(
         snapPartition(tenantId),
-        `${incidentId}|${ticksKey(ticks)}`,
+        rowKey(ticks, incidentId),
       );
       return {
         status: e.status ?? 'unknown',
@@ -77,7 +82,7 @@ export class VersionLedger {
     await this.table.upsertEntity(
       {
         partitionKey: echoPartition(tenantId),
-        rowKey: `${ticksKey(toTicks(lastUpdate))}|${incidentId}`,
+        rowKey: rowKey(toTicks(lastUpdate), incidentId),
         sender: echo.sender,
         webhookId: echo.webhookId,
       },
@@ -92,7 +97,7 @@ export class VersionLedger {
     if (versions.length === 0) return out;
     await this.ensure();
     const wanted = new Map(
-      versions.map((v) => [`${ticksKey(toTicks(v.header.lastUpdate))}|${v.header.incidentId}`, v.versionKey]),
+      versions.map((v) => [rowKey(toTicks(v.header.lastUpdate), v.header.incidentId), v.versionKey]),
     );
     const from = [...wanted.keys()].sort()[0]!;
     const rows = this.table.listEntities<{ rowKey?: string; sender?: string; webhookId?: string }>({
@@ -105,11 +110,37 @@ export class VersionLedger {
     return out;
   }
 
+  /** Deletes the tenant's snapshots and echoes of versions older than `beforeTicks`; returns how many. */
+  async prune(tenantId: string, beforeTicks: bigint): Promise<number> {
+    await this.ensure();
+    let deleted = 0;
+    for (const partition of [snapPartition(tenantId), echoPartition(tenantId)]) {
+      const rows = this.table.listEntities<{ rowKey?: string }>({
+        queryOptions: {
+          filter: odata`PartitionKey eq ${partition} and RowKey lt ${ticksKey(beforeTicks)}`,
+          select: ['RowKey'],
+        },
+      });
+      let tx = new TableTransaction();
+      for await (const row of rows) {
+        tx.deleteEntity(partition, row.rowKey!);
+        if (tx.actions.length === BATCH) {
+          await this.table.submitTransaction(tx.actions);
+          deleted += BATCH;
+          tx = new TableTransaction();
+        }
+      }
+      if (tx.actions.length > 0) await this.table.submitTransaction(tx.actions);
+      deleted += tx.actions.length;
+    }
+    return deleted;
+  }
+
   private snapshotEntity(tenantId: string, v: IncidentVersion) {
     const s = snapshotOf(v.header);
     return {
       partitionKey: snapPartition(tenantId),
-      rowKey: `${v.header.incidentId}|${ticksKey(toTicks(v.header.lastUpdate))}`,
+      rowKey: rowKey(toTicks(v.header.lastUpdate), v.header.incidentId),
       status: s.status,
       assignedTo: s.assignedTo ?? '',
       classification: s.classification ?? '',

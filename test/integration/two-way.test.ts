@@ -24,7 +24,9 @@ import { takeAllMessages } from '../../tools/queue-messages';
 import type { WebhookJob } from '../../src/delivery/webhook-outbox';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import { TwoWayApply } from '../../src/two-way/two-way-apply';
-import { VersionLedger } from '../../src/two-way/version-ledger';
+import { RETENTION_DAYS, VersionLedger } from '../../src/two-way/version-ledger';
+import { readIncident } from '../../src/defender/incident';
+import { toTicks } from '../../src/defender/timestamp';
 
 const logs = new LogCapture();
 let sim: Simulator;
@@ -351,4 +353,30 @@ test('an update for a merged incident is applied to the one it was merged into; 
     errors: [{ field: 'incidentId', message: `was merged into incident ${into.id}` }],
   });
   expect(sim.incidents.get(tenant, into.id).status).toBe('resolved');
+});
+
+test('snapshots and echoes older than the retention are pruned by the sync; newer ones stay', async () => {
+  const ledger = new VersionLedger(world.relay.storage.table(world.config.inbound.table));
+  const day = 86_400_000;
+  const version = (incidentId: string, ageDays: number) =>
+    readIncident(
+      {
+        id: incidentId,
+        lastUpdateDateTime: new Date(Date.now() - ageDays * day).toISOString(),
+        status: 'active',
+      },
+      'graph',
+      tenant,
+      'https://security.microsoft.com',
+    );
+  const old = version('900001', RETENTION_DAYS + 5);
+  const recent = version('900002', RETENTION_DAYS - 5);
+  await ledger.recordSnapshots(tenant, [old, recent]);
+  await ledger.recordEcho(old, { sender: 'ticketing', webhookId: 'msg_old' });
+  const ticks = (v: typeof old) => toTicks(v.header.lastUpdate);
+
+  await sync();
+  expect(await ledger.snapshot(tenant, '900001', ticks(old))).toBeUndefined();
+  expect((await ledger.echoesOf(tenant, [old])).size).toBe(0);
+  expect(await ledger.snapshot(tenant, '900002', ticks(recent))).toMatchObject({ status: 'active' });
 });
