@@ -13,6 +13,7 @@
  *   and the merged incident's event names its target.
  */
 import crypto from 'node:crypto';
+import { odata } from '@azure/data-tables';
 import { Webhook } from 'standardwebhooks';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { inboundRetryHandler, inboundWebhookHandler } from '../../src/functions/inbound-webhook';
@@ -379,4 +380,31 @@ test('snapshots and echoes older than the retention are pruned by the sync; newe
   expect(await ledger.snapshot(tenant, '900001', ticks(old))).toBeUndefined();
   expect((await ledger.echoesOf(tenant, [old])).size).toBe(0);
   expect(await ledger.snapshot(tenant, '900002', ticks(recent))).toMatchObject({ status: 'active' });
+});
+
+test('a conflict found only on the retry is not applied, and is recorded and logged instead of lost', async () => {
+  const incident = create({ status: 'active' });
+  const { events } = await sync();
+  const base = eventOf(events, incident.id)!.id;
+  // Defender is unavailable: the update is kept on the retry queue.
+  sim.faults.inject({ target: 'graph', status: 503, count: 10 });
+  const queued = await send('ticketing', { incidentId: incident.id, status: 'resolved', baseVersion: base });
+  sim.faults.clear();
+  expect(queued.status).toBe(202);
+  // Meanwhile an analyst changes the status in the portal.
+  sim.incidents.update(tenant, incident.id, { status: 'inProgress' });
+
+  const before = logs.lines.length;
+  const message = (await takeRetryMessage()) as { webhookId: string };
+  await inboundRetryHandler(world.relay)(message, logs.context('inboundRetry'));
+  expect(sim.incidents.get(tenant, incident.id).status).toBe('inProgress');
+  expect(logs.lines.slice(before).join('\n')).toMatch(
+    /\[warning\] inbound retry: .* for incident \d+ in tenant .*: refused \(conflict\)/,
+  );
+  const records = world.relay.storage.table(world.config.inbound.table).listEntities<{ status?: string }>({
+    queryOptions: { filter: odata`PartitionKey eq 'msg' and webhookId eq ${message.webhookId}` },
+  });
+  const statuses: (string | undefined)[] = [];
+  for await (const r of records) statuses.push(r.status);
+  expect(statuses).toEqual(['refused-conflict']);
 });
