@@ -3,9 +3,11 @@
  * entity with its own Standard Webhooks secret (from Key Vault) and the tenants it may act in: a message
  * is verified with its sender's secret only, and may touch only that sender's tenants. Stale timestamps
  * and repeated message ids are refused, then the update is applied to Defender with the application
- * context. The sender's name is kept with the message id, in the retry queue and in the log. An update whose application fails is put on the retry queue (a
- * queue-triggered function applies it later; after the host's attempts it lands in `<queue>-poison`):
- * it is kept, never dropped.
+ * context, the two-way way (src/two-way: merges followed, conflicts against a base version, comments
+ * exactly once, echoes recorded; docs/two-way.md). The sender's name is kept with the message id, in the
+ * retry queue and in the log. An update whose application fails is put on the retry queue (a
+ * queue-triggered function applies it later; after the host's attempts it lands in `<queue>-poison`): it
+ * is kept, never dropped; a refusal found on the retry is recorded (`refused-<kind>`) and logged.
  *
  * Message ids are recorded in a table (INBOUND_TABLE_NAME) before the update is applied; a record left
  * `received` by a crash is taken over by a later delivery of the same id after two minutes.

@@ -14,6 +14,8 @@
  * - Each tenant reads its own API (`apiOf`, from the tenant registry). Switching a tenant keeps its
  *   checkpoint and delivered record: a version has one key whichever API read it, so the other reader
  *   starts a new traversal from the checkpoint minus the overlap and suppresses what was delivered.
+ * - Two-way sync (docs/two-way.md): a page's versions have their fields recorded before delivery (the base
+ *   of a later inbound update), and those the relay's own inbound updates produced are marked as echoes.
  */
 import type { IncidentReader, ReadStart, ReadStep } from '../defender/incident-reader';
 import type { ApiFlavour, IncidentVersion } from '../defender/incident';
