@@ -41,6 +41,7 @@ import { OboTokenProvider } from './auth/obo';
 import { DefenderActions } from './defender/actions';
 import { ACTIONS_API } from './defender/legacy-retirement';
 import { InboundUpdates } from './inbound/inbound-updates';
+import { VersionLedger } from './two-way/version-ledger';
 
 export interface Relay {
   config: RelayConfig;
@@ -155,6 +156,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       // Incident updates from ticketing / SOAR systems go to Graph, whatever API the tenant's sync reads.
       api: ACTIONS_API,
       actions: actions(tokens),
+      ledger: versionLedger(config, storage),
     }),
     webhooks: createWebhookDelivery(config, storage, secrets ?? noKeyVault()),
     consent: new ConsentService({
@@ -229,6 +231,11 @@ function syncDestinations(config: RelayConfig, storage: StorageClients): Destina
   return destinations;
 }
 
+/** Snapshots and echoes of incident versions (two-way sync), in the inbound table. */
+function versionLedger(config: RelayConfig, storage: StorageClients): VersionLedger {
+  return new VersionLedger(storage.table(config.inbound.table));
+}
+
 /** The sync: one tenant under its lease (its outcome recorded in the registry), many, the fan-out queue. */
 function syncUseCases(
   config: RelayConfig,
@@ -247,6 +254,7 @@ function syncUseCases(
     state,
     settings: config.sync,
     log: relayLog,
+    ledger: versionLedger(config, storage),
   });
   const leases = new BlobTenantLeases(storage.blobs.getContainerClient(config.sync.leasesContainer));
   const syncTenant = async (tenantId: string, opts: TenantSyncOptions & { log?: Logger } = {}) => {

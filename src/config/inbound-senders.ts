@@ -20,7 +20,36 @@ export interface InboundSenderConfig {
   secret: string;
   /** Lower-case tenant ids it may act in; the first is the default when a body names none. */
   tenants: string[];
+  /** The update fields it may set (docs/two-way.md); anything else is refused with 403. Default: all. */
+  fields: OwnedField[];
+  /** On a conflict with a change made in Defender since its base version: true applies it anyway. */
+  wins: boolean;
+  /** Whether an update without a base version is refused (428) instead of applied. */
+  requireBase: boolean;
+  /** An update for a merged (`redirected`) incident: applied to the one it was merged into, or refused. */
+  onMerged: MergedBehaviour;
 }
+
+/** The fields of an incident update a sender can be granted: the body's own names. */
+export const OWNED_FIELDS = [
+  'status',
+  'assignedTo',
+  'classification',
+  'determination',
+  'tags',
+  'comment',
+] as const;
+export type OwnedField = (typeof OWNED_FIELDS)[number];
+export const MERGED_BEHAVIOURS = ['follow', 'refuse'] as const;
+export type MergedBehaviour = (typeof MERGED_BEHAVIOURS)[number];
+
+/** What a sender gets for the settings it leaves out (the default sender too). */
+export const SENDER_DEFAULTS = {
+  fields: [...OWNED_FIELDS] as OwnedField[],
+  wins: false,
+  requireBase: false,
+  onMerged: 'follow' as MergedBehaviour,
+};
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
@@ -29,6 +58,10 @@ const senderSchema = z
     name: z.string().regex(NAME),
     secret: secretName,
     tenants: z.array(guid).min(1),
+    fields: z.array(z.enum(OWNED_FIELDS)).min(1).optional(),
+    wins: z.boolean().optional(),
+    requireBase: z.boolean().optional(),
+    onMerged: z.enum(MERGED_BEHAVIOURS).optional(),
   })
   .strict();
 
@@ -36,6 +69,10 @@ const FIELD_PROBLEMS: Record<string, string> = {
   name: 'is not a valid name (1-63 letters, digits, - and _)',
   secret: 'is not a Key Vault secret name (letters, digits, hyphens)',
   tenants: 'is not a non-empty array of tenant ids (GUIDs)',
+  fields: `is not a non-empty array of update fields (${OWNED_FIELDS.join(', ')})`,
+  wins: 'is not true or false',
+  requireBase: 'is not true or false',
+  onMerged: `is not one of ${MERGED_BEHAVIOURS.join(', ')}`,
 };
 
 /** Reads INBOUND_SENDERS; each problem names the sender (by position when its name is bad) and the field. */
@@ -77,6 +114,10 @@ export function parseInboundSenders(text: string): { senders: InboundSenderConfi
       name: s.name,
       secret: s.secret,
       tenants: [...new Set(s.tenants.map((t) => t.toLowerCase()))],
+      fields: s.fields ? [...new Set(s.fields)] : [...SENDER_DEFAULTS.fields],
+      wins: s.wins ?? SENDER_DEFAULTS.wins,
+      requireBase: s.requireBase ?? SENDER_DEFAULTS.requireBase,
+      onMerged: s.onMerged ?? SENDER_DEFAULTS.onMerged,
     });
   });
   return { senders: problems.length > 0 ? [] : senders, problems };

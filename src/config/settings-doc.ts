@@ -229,7 +229,7 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   INBOUND_SENDERS: {
     default: '[]',
     description:
-      'Inbound webhook senders, a JSON array: `[{"name":"contoso-servicenow","secret":"<Key Vault secret, whsec_...>","tenants":["<tenant id>"]}]`. Each sender calls `POST /api/webhooks/incident-updates/<name>`, signs with its own secret and may act only in its `tenants` (the first is the default). Set: replaces `INBOUND_WEBHOOK_SECRET_NAME`. See docs/inbound-webhooks.md.',
+      'Inbound webhook senders, a JSON array: `[{"name":"contoso-snow","secret":"<Key Vault secret>","tenants":["<tenant id>"]}]`, each calling `POST /api/webhooks/incident-updates/<name>`, signing with its own secret, acting only in its `tenants` (first = the default). Two-way options: docs/two-way.md. Replaces `INBOUND_WEBHOOK_SECRET_NAME`. See docs/inbound-webhooks.md.',
     fix: 'Set it to a JSON array of senders as described in docs/inbound-webhooks.md (each with "name", "secret": a Key Vault secret NAME, and "tenants": tenant ids).',
   },
   INBOUND_TABLE_NAME: {

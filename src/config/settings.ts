@@ -22,7 +22,12 @@ import {
 } from './validators';
 import { SETTINGS_DOC } from './settings-doc';
 import { parseWebhooks, type WebhookDestinationConfig, type WebhookSettings } from './webhook-destinations';
-import { DEFAULT_SENDER, parseInboundSenders, type InboundSenderConfig } from './inbound-senders';
+import {
+  DEFAULT_SENDER,
+  parseInboundSenders,
+  SENDER_DEFAULTS,
+  type InboundSenderConfig,
+} from './inbound-senders';
 import { CLOUDS, type CloudEndpoints, type CloudName } from '../auth/clouds';
 
 /** The schema: every setting, as the environment holds it (strings), with its default. */
@@ -251,8 +256,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   for (const problem of webhooks.problems) problems.push({ setting: 'WEBHOOKS', problem });
   const senders = s ? parseInboundSenders(s.INBOUND_SENDERS) : { senders: [], problems: [] };
   for (const problem of senders.problems) problems.push({ setting: 'INBOUND_SENDERS', problem });
+  const names = senders.senders.length > 0 ? senders.senders.map((x) => x.name) : [DEFAULT_SENDER];
+  for (const problem of unknownEchoSenders(webhooks.destinations, names))
+    problems.push({ setting: 'WEBHOOKS', problem });
   if (problems.length > 0 || !s) throw new ConfigError(problems);
   return toRelayConfig(s, webhooks.destinations, senders.senders);
+}
+
+/** `dropEchoesOf` must name inbound senders: a misspelt name would never drop anything. */
+function unknownEchoSenders(destinations: WebhookDestinationConfig[], senders: string[]): string[] {
+  const known = new Set(senders.map((n) => n.toLowerCase()));
+  return destinations.flatMap((d) =>
+    (d.dropEchoesOf ?? [])
+      .filter((n) => !known.has(n.toLowerCase()))
+      .map(
+        (n) =>
+          `destination "${d.name}": "dropEchoesOf" names "${n}", which is not an inbound sender (INBOUND_SENDERS names: ${senders.join(', ')})`,
+      ),
+  );
 }
 
 /** The settings the schema knows, as set (empty ones left out); unresolved Key Vault references are problems. */
@@ -466,6 +487,8 @@ function toRelayConfig(
                 secret: s.INBOUND_WEBHOOK_SECRET_NAME,
                 tenants: [...new Set(tenants.map((t) => t.toLowerCase()))],
                 defaultTenant: s.DEFENDER_TENANT_ID.toLowerCase(),
+                ...SENDER_DEFAULTS,
+                fields: [...SENDER_DEFAULTS.fields],
               },
             ],
       table: s.INBOUND_TABLE_NAME,

@@ -21,6 +21,8 @@ export interface WebhookDestinationConfig {
   /** Lower-case tenant ids. */
   tenants?: string[];
   detectionSources?: string[];
+  /** Inbound sender names (INBOUND_SENDERS) whose echoes this destination does not receive (docs/two-way.md). */
+  dropEchoesOf?: string[];
 }
 
 export interface WebhookSettings {
@@ -47,6 +49,7 @@ const webhookDestinationSchema = z
     statuses: z.array(z.string()).optional(),
     tenants: z.array(guid).optional(),
     detectionSources: z.array(z.string().min(1)).optional(),
+    dropEchoesOf: z.array(z.string().regex(WEBHOOK_NAME)).min(1).optional(),
   })
   .strict();
 
@@ -122,6 +125,7 @@ export function parseWebhooks(text: string): {
       statuses: d.statuses as WebhookDestinationConfig['statuses'],
       tenants: d.tenants?.map((t) => t.toLowerCase()),
       detectionSources: d.detectionSources,
+      dropEchoesOf: d.dropEchoesOf,
     });
   });
   return { destinations, problems };

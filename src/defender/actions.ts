@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { DefenderHttp, RunBudget } from './http';
 import { newBudget } from './http';
 import { DefenderApiError } from './errors';
-import { readIncident, type ApiFlavour, type IncidentHeader } from './incident';
+import { readIncident, type ApiFlavour, type IncidentHeader, type IncidentVersion } from './incident';
 import {
   GRAPH_CLASSIFICATIONS,
   GRAPH_DETERMINATIONS,
@@ -317,54 +317,89 @@ export class DefenderActions {
     incidentId: string,
     update: IncidentUpdate,
   ): Promise<UpdateResult> {
-    if (!/^\d{1,19}$/.test(incidentId)) {
-      throw new DefenderApiError(
-        `Incident id "${incidentId.slice(0, 40)}" is not a number.`,
-        400,
-        'invalid_incident_id',
-        false,
-      );
-    }
+    const { version, ...result } = await this.updateIncidentVersion(tenantId, api, incidentId, update);
+    void version;
+    return result;
+  }
+
+  /** The incident as the API returns it now (comments included on both APIs). */
+  async getIncident(tenantId: string, api: ApiFlavour, incidentId: string): Promise<IncidentVersion> {
+    checkIncidentId(incidentId);
+    const raw = await this.http.json<Record<string, unknown>>({
+      tenantId,
+      api,
+      method: 'GET',
+      url: this.incidentUrl(api, incidentId),
+      budget: this.budget(),
+    });
+    return readIncident(raw, api, tenantId, this.options.portalUrl);
+  }
+
+  /**
+   * Updates an incident and returns the version the update produced, read from the API's answer: the
+   * PATCH answer (both APIs return the updated incident), or after a Graph comment, whose POST answers the
+   * comments only, the incident read again.
+   */
+  async updateIncidentVersion(
+    tenantId: string,
+    api: ApiFlavour,
+    incidentId: string,
+    update: IncidentUpdate,
+  ): Promise<UpdateResult & { version: IncidentVersion }> {
+    checkIncidentId(incidentId);
     const issues = updateIssues(update, api);
     if (issues.length > 0) throw new UpdateRefusedError(issues, api);
     const budget = this.budget();
+    const url = this.incidentUrl(api, incidentId);
+    let raw: Record<string, unknown> | undefined;
     if (api === 'legacy') {
-      const raw = await this.http.json({
+      raw = await this.http.json({
         tenantId,
         api,
         method: 'PATCH',
-        url: `${this.options.legacyBaseUrl}/api/incidents/${incidentId}`,
+        url,
         body: toLegacyUpdate(update),
         budget,
+        // The legacy update carries the comment: a repeat would post it twice.
+        notIdempotent: !!update.comment,
       });
-      return {
-        api,
-        incident: readIncident(raw, api, tenantId, this.options.portalUrl).header,
-        commentAdded: !!update.comment,
-      };
+    } else {
+      const patch = toGraphUpdate(update);
+      if (Object.keys(patch).length > 0) {
+        raw = await this.http.json({ tenantId, api, method: 'PATCH', url, body: patch, budget });
+      }
+      if (update.comment) {
+        await this.http.json({
+          tenantId,
+          api,
+          method: 'POST',
+          url: `${url}/comments`,
+          body: { '@odata.type': 'microsoft.graph.security.alertComment', comment: update.comment },
+          budget,
+          notIdempotent: true,
+        });
+        raw = await this.http.json({ tenantId, api, method: 'GET', url, budget });
+      }
     }
-    const url = `${this.options.graphBaseUrl}/v1.0/security/incidents/${incidentId}`;
-    const patch = toGraphUpdate(update);
-    let raw: Record<string, unknown> | undefined;
-    if (Object.keys(patch).length > 0) {
-      raw = await this.http.json({ tenantId, api, method: 'PATCH', url, body: patch, budget });
-    }
-    if (update.comment) {
-      await this.http.json({
-        tenantId,
-        api,
-        method: 'POST',
-        url: `${url}/comments`,
-        body: { '@odata.type': 'microsoft.graph.security.alertComment', comment: update.comment },
-        budget,
-      });
-      raw = await this.http.json({ tenantId, api, method: 'GET', url, budget });
-    }
-    return {
-      api,
-      incident: readIncident(raw ?? {}, api, tenantId, this.options.portalUrl).header,
-      commentAdded: !!update.comment,
-    };
+    const version = readIncident(raw ?? {}, api, tenantId, this.options.portalUrl);
+    return { api, incident: version.header, commentAdded: !!update.comment, version };
+  }
+
+  private incidentUrl(api: ApiFlavour, incidentId: string): string {
+    return api === 'legacy'
+      ? `${this.options.legacyBaseUrl}/api/incidents/${incidentId}`
+      : `${this.options.graphBaseUrl}/v1.0/security/incidents/${incidentId}`;
+  }
+}
+
+function checkIncidentId(incidentId: string): void {
+  if (!/^\d{1,19}$/.test(incidentId)) {
+    throw new DefenderApiError(
+      `Incident id "${incidentId.slice(0, 40)}" is not a number.`,
+      400,
+      'invalid_incident_id',
+      false,
+    );
   }
 }
 

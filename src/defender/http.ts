@@ -55,6 +55,13 @@ export interface DefenderRequest {
   url: string;
   body?: unknown;
   budget?: RunBudget;
+  /**
+   * A write that must not be repeated blindly (posting a comment: comments cannot be edited or deleted on
+   * Graph, so a repeat is permanent). Retried only when the service surely did not carry it out (429, or a
+   * token failure before sending); a 5xx, a timeout or a lost connection goes up to the caller, which
+   * checks what was done before trying again (src/two-way/comment-marker.ts).
+   */
+  notIdempotent?: boolean;
 }
 
 export interface DefenderResponse<T> {
@@ -97,7 +104,8 @@ export class DefenderHttp {
       const outcome = await this.attempt<T>(req);
       if ('response' in outcome) return outcome.response;
       const { failure, waitMs } = outcome;
-      if (!failure.transient || attempt >= maxRetries)
+      const unsure = req.notIdempotent && !(failure instanceof TransientTokenError) && failure.status !== 429;
+      if (!failure.transient || attempt >= maxRetries || unsure)
         throw failure instanceof TransientTokenError ? failure.cause : failure;
       const backoff = Math.min(
         this.options.backoffMaxMs ?? 30_000,

@@ -24,6 +24,12 @@ export interface IncidentEvent {
   dataschema: string;
   /** Only on a claim-check reference: the blob holding the whole event. */
   dataref?: string;
+  /** Extension (docs/two-way.md): the version is an echo of this inbound sender's own update. */
+  relayechosender?: string;
+  /** Extension: the inbound message id (webhook-id) whose update produced this version. */
+  relayechoid?: string;
+  /** Extension: a merged (`redirected`) incident's version names the incident it was merged into. */
+  relaymergedinto?: string;
   data: IncidentEventData;
 }
 
@@ -42,6 +48,9 @@ export function toIncidentEvent(version: IncidentVersion): IncidentEvent {
     time: header.lastUpdate,
     datacontenttype: 'application/json',
     dataschema: EVENT_DATA_SCHEMA,
+    ...(header.status === 'redirected' && header.redirectIncidentId
+      ? { relaymergedinto: header.redirectIncidentId }
+      : {}),
     data: { header, incident: version.raw },
   };
 }

@@ -98,7 +98,11 @@ function summarize(event: IncidentEvent): Summary {
   return {
     title: h.title,
     severity: SEVERITY_LABEL[h.severity] ?? h.severity,
-    status: STATUS_LABEL[h.status] ?? h.status,
+    // A merged incident's card says into which one (docs/two-way.md), so the channel follows it there.
+    status:
+      h.status === 'redirected' && h.redirectIncidentId
+        ? `Merged into incident ${h.redirectIncidentId}`
+        : (STATUS_LABEL[h.status] ?? h.status),
     assignee: h.assignedTo ?? 'Unassigned',
     alertCount: h.alertCount,
     tenantId: h.tenantId,

@@ -9,6 +9,7 @@
  * claim check instead of the event: the event is stored once, whole, under `webhook-outbox/` in the
  * claim-check container, and every job of that event refers to it.
  */
+import { isDroppedEcho } from './echo';
 import type { QueueClient } from '@azure/storage-queue';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { WebhookDestinationConfig } from '../config/webhook-destinations';
@@ -84,7 +85,7 @@ export class WebhookOutboxDestination implements Destination {
   jobsFor(event: IncidentEvent): WebhookJob[] {
     const queuedAt = new Date(this.now()).toISOString();
     return this.destinations
-      .filter((d) => matchesFilters(d, event.data.header))
+      .filter((d) => matchesFilters(d, event.data.header) && !isDroppedEcho(d.dropEchoesOf, event))
       .map((d) => ({
         kind: 'webhook-delivery',
         v: 1,

@@ -3,9 +3,11 @@
  * entity with its own Standard Webhooks secret (from Key Vault) and the tenants it may act in: a message
  * is verified with its sender's secret only, and may touch only that sender's tenants. Stale timestamps
  * and repeated message ids are refused, then the update is applied to Defender with the application
- * context. The sender's name is kept with the message id, in the retry queue and in the log. An update whose application fails is put on the retry queue (a
- * queue-triggered function applies it later; after the host's attempts it lands in `<queue>-poison`):
- * it is kept, never dropped.
+ * context, the two-way way (src/two-way: merges followed, conflicts against a base version, comments
+ * exactly once, echoes recorded; docs/two-way.md). The sender's name is kept with the message id, in the
+ * retry queue and in the log. An update whose application fails is put on the retry queue (a
+ * queue-triggered function applies it later; after the host's attempts it lands in `<queue>-poison`): it
+ * is kept, never dropped; a refusal found on the retry is recorded (`refused-<kind>`) and logged.
  *
  * Message ids are recorded in a table (INBOUND_TABLE_NAME) before the update is applied; a record left
  * `received` by a crash is taken over by a later delivery of the same id after two minutes.
@@ -24,9 +26,10 @@ import {
   incidentUpdateFields,
   type DefenderActions,
   type IncidentUpdate,
-  type UpdateResult,
 } from '../defender/actions';
 import { verifyWebhook, type WebhookHeaders } from './signature';
+import { TwoWayApply, type TwoWayOutcome } from '../two-way/two-way-apply';
+import type { VersionLedger } from '../two-way/version-ledger';
 import { redact } from '../http/redact';
 
 /** The body an inbound webhook carries. */
@@ -47,6 +50,8 @@ export function inboundUpdateSchemaFor(api?: ApiFlavour) {
         .pipe(z.string().regex(/^\d{1,19}$/, { message: 'is not a Defender incident id (digits)' })),
       /** Free text naming the sender's record, e.g. "ServiceNow INC0012345" (kept in the log). */
       source: z.string().trim().max(200).optional(),
+      /** The incident version the update is based on: its last-update time or the event id (docs/two-way.md). */
+      baseVersion: z.string().trim().min(1).max(300).optional(),
       ...incidentUpdateFields,
     })
     .strict()
@@ -65,6 +70,7 @@ export interface RetryMessage {
   incidentId: string;
   update: IncidentUpdate;
   source?: string;
+  baseVersion?: string;
   firstError: string;
 }
 
@@ -75,6 +81,7 @@ export const retryMessageSchema = z.object({
   incidentId: z.string().regex(/^\d{1,19}$/),
   update: z.record(z.string(), z.unknown()),
   source: z.string().optional(),
+  baseVersion: z.string().optional(),
   firstError: z.string().optional(),
 });
 
@@ -92,8 +99,7 @@ export class InboundSecretError extends Error {
   }
 }
 
-export type ReceiveOutcome =
-  { kind: 'duplicate' } | { kind: 'applied'; result: UpdateResult } | { kind: 'queued'; error: string };
+export type ReceiveOutcome = { kind: 'duplicate' } | TwoWayOutcome | { kind: 'queued'; error: string };
 
 export interface InboundOptions {
   secrets: SecretSource;
@@ -104,6 +110,8 @@ export interface InboundOptions {
   api: ApiFlavour;
   /** Actions with the application context. */
   actions: DefenderActions;
+  /** Snapshots and echoes of incident versions (two-way sync). */
+  ledger: VersionLedger;
   now?: () => number;
 }
 
@@ -113,8 +121,11 @@ const TAKEOVER_MS = 120_000;
 export class InboundUpdates {
   private tableReady?: Promise<void>;
   private queueReady?: Promise<void>;
+  private readonly twoWay: TwoWayApply;
 
-  constructor(private readonly options: InboundOptions) {}
+  constructor(private readonly options: InboundOptions) {
+    this.twoWay = new TwoWayApply(options.actions, options.ledger, options.api);
+  }
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
@@ -189,17 +200,23 @@ export class InboundUpdates {
   ): Promise<ReceiveOutcome> {
     const tenantId = input.tenantId;
     if (!(await this.claim(webhookId, sender.name, tenantId, input.incidentId))) return { kind: 'duplicate' };
-    const { tenantId: _t, incidentId, source, ...update } = input;
+    const { tenantId: _t, incidentId, source, baseVersion, ...update } = input;
     void _t;
     try {
-      const result = await this.options.actions.updateIncident(
+      const outcome = await this.twoWay.apply({
+        sender,
+        webhookId,
         tenantId,
-        this.options.api,
         incidentId,
         update,
+        baseVersion,
+      });
+      await this.mark(
+        webhookId,
+        sender.name,
+        outcome.kind === 'applied' ? 'applied' : `refused-${outcome.kind}`,
       );
-      await this.mark(webhookId, sender.name, 'applied');
-      return { kind: 'applied', result };
+      return outcome;
     } catch (error) {
       const reason = redact(error instanceof Error ? error.message : 'unknown error');
       const message: RetryMessage = {
@@ -209,6 +226,7 @@ export class InboundUpdates {
         incidentId,
         update,
         source,
+        baseVersion,
         firstError: reason,
       };
       await this.enqueue(message);
@@ -220,16 +238,25 @@ export class InboundUpdates {
     }
   }
 
-  /** Applies a queued update again (the retry queue trigger); throws when it still fails. */
-  async retry(message: RetryMessage): Promise<UpdateResult> {
-    const result = await this.options.actions.updateIncident(
-      message.tenantId,
-      this.options.api,
-      message.incidentId,
-      message.update,
-    );
-    await this.mark(message.webhookId, message.sender ?? DEFAULT_SENDER, 'applied').catch(() => undefined);
-    return result;
+  /**
+   * Applies a queued update again (the retry queue trigger); throws when it still fails. A refusal found
+   * now (a conflict, a merge to refuse) is recorded and logged: the sender's call was answered already.
+   */
+  async retry(message: RetryMessage): Promise<TwoWayOutcome> {
+    const senderName = message.sender ?? DEFAULT_SENDER;
+    const sender = this.sender(senderName);
+    if (!sender) throw new Error(`inbound retry: sender "${senderName}" is no longer in INBOUND_SENDERS`);
+    const outcome = await this.twoWay.apply({
+      sender,
+      webhookId: message.webhookId,
+      tenantId: message.tenantId,
+      incidentId: message.incidentId,
+      update: message.update,
+      baseVersion: message.baseVersion,
+    });
+    const status = outcome.kind === 'applied' ? 'applied' : `refused-${outcome.kind}`;
+    await this.mark(message.webhookId, senderName, status).catch(() => undefined);
+    return outcome;
   }
 
   async enqueue(message: RetryMessage): Promise<void> {

@@ -14,13 +14,17 @@
  * - Each tenant reads its own API (`apiOf`, from the tenant registry). Switching a tenant keeps its
  *   checkpoint and delivered record: a version has one key whichever API read it, so the other reader
  *   starts a new traversal from the checkpoint minus the overlap and suppresses what was delivered.
+ * - Two-way sync (docs/two-way.md): a page's versions have their fields recorded before delivery (the base
+ *   of a later inbound update), and those the relay's own inbound updates produced are marked as echoes.
  */
 import type { IncidentReader, ReadStart, ReadStep } from '../defender/incident-reader';
 import type { ApiFlavour, IncidentVersion } from '../defender/incident';
 import { BudgetExhaustedError } from '../defender/errors';
 import { newBudget, type RunBudget } from '../defender/http';
 import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
-import { toIncidentEvent } from '../delivery/envelope';
+import { toIncidentEvent, type IncidentEvent } from '../delivery/envelope';
+import { withEcho } from '../delivery/echo';
+import { RETENTION_DAYS, type VersionLedger } from '../two-way/version-ledger';
 import type { Destination } from '../delivery/destination';
 import type { StateStore, TenantState, Traversal } from './state-store';
 import { PageRecorder, RECORD_MARGIN_MS } from './page-recorder';
@@ -82,6 +86,8 @@ export interface TenantSyncDeps {
   settings: SyncSettings;
   now?: () => number;
   log?: (message: string) => void;
+  /** Two-way sync: snapshots recorded before delivery, echoes of the relay's own updates marked. */
+  ledger?: VersionLedger;
 }
 
 export interface TenantSyncOptions {
@@ -198,6 +204,9 @@ export class TenantSync {
       await state
         .pruneDelivered(tenantId, horizon)
         .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
+      await this.deps.ledger
+        ?.prune(tenantId, msToTicks(this.now() - RETENTION_DAYS * 86_400_000))
+        .catch((e: Error) => this.deps.log?.(`two-way records: prune failed: ${e.message}`));
     }
     await state.recordRun(tenantId, {
       outcome: result.outcome,
@@ -289,7 +298,7 @@ class SyncRun {
       this.deps.log?.(`tenant ${this.tenantId}: skipped an unreadable incident (${reason})`);
     const fresh = this.fresh(step.incidents);
     if (fresh.length > 0) {
-      const events = fresh.map(toIncidentEvent);
+      const events = await this.events(fresh);
       // Every destination must accept the page before it is recorded as delivered.
       for (const destination of this.deps.destinations) {
         const report = await destination.deliver(events);
@@ -311,6 +320,18 @@ class SyncRun {
     const readThrough = this.nextReadThrough(step.readThrough ?? step.checkpoint);
     await this.recorder.record(fresh, { cursor, traversal, readThrough });
     if (step.checkpoint) this.trim(toTicks(step.checkpoint));
+  }
+
+  /**
+   * The events of a page: each version's fields are recorded first (a sender can base an update only on a
+   * version it received), and versions the relay's own inbound updates produced are marked as echoes.
+   */
+  private async events(fresh: IncidentVersion[]): Promise<IncidentEvent[]> {
+    const ledger = this.deps.ledger;
+    if (!ledger) return fresh.map((v) => toIncidentEvent(v));
+    await ledger.recordSnapshots(this.tenantId, fresh);
+    const echoes = await ledger.echoesOf(this.tenantId, fresh);
+    return fresh.map((v) => withEcho(toIncidentEvent(v), echoes.get(v.versionKey)));
   }
 
   /** The versions of a page not delivered before (now remembered as delivered). */

@@ -67,7 +67,10 @@ test('a validly signed update is applied with the application context', async ()
   expect(res.json).toMatchObject({ status: 'applied' });
   const after = sim.incidents.get(world.tenantId, incident.id);
   expect(after).toMatchObject({ status: 'resolved', classification: 'falsePositive' });
-  expect(after.comments.at(-1)?.comment).toBe('Closed in ServiceNow INC0012345');
+  // The comment carries its idempotency marker (docs/two-way.md: comments exactly once).
+  expect(after.comments.at(-1)?.comment).toMatch(
+    /^Closed in ServiceNow INC0012345\n\n\[relay default:[0-9a-f]{16}\]$/,
+  );
 });
 
 test('a forged signature is refused (401) and nothing is applied', async () => {
@@ -104,7 +107,7 @@ test('a replayed message id is refused (409) and applied only once', async () =>
   expect(replay.status).toBe(409);
   expect(replay.json).toMatchObject({ type: 'urn:defender-relay:problem:duplicate-message' });
   expect(
-    sim.incidents.get(world.tenantId, incident.id).comments.filter((c) => c.comment === 'only once'),
+    sim.incidents.get(world.tenantId, incident.id).comments.filter((c) => c.comment.startsWith('only once')),
   ).toHaveLength(1);
 });
 

@@ -666,6 +666,35 @@ describe('simulator with the real SDKs', () => {
       expect(sim.counters.snapshot().byStatus['graph.list']?.['503']).toBeGreaterThanOrEqual(2);
     });
 
+    it('faults per operation, and after the write: a comment posted whose answer is lost', async () => {
+      const incident = sim.incidents.create(tenantA);
+      const url = `${sim.urls.graphBaseUrl}/v1.0/security/incidents/${incident.id}`;
+      const before = sim.incidents.get(tenantA, incident.id);
+      // Aimed at comments: a GET of the same incident is not hit.
+      sim.faults.inject({ target: 'graph', operation: 'comment', afterApply: true, status: 504 });
+      expect((await call(url, graphToken)).status).toBe(200);
+      const lost = await call(`${url}/comments`, graphToken, {
+        method: 'POST',
+        body: JSON.stringify({ '@odata.type': 'microsoft.graph.security.alertComment', comment: 'once' }),
+      });
+      expect(lost.status).toBe(504);
+      // Carried out all the same: the comment is on the incident and made a new version.
+      const after = (await call(url, graphToken)).body as {
+        comments: { comment: string }[];
+        lastUpdateDateTime: string;
+      };
+      expect(after.comments.filter((c) => c.comment === 'once')).toHaveLength(1);
+      expect(parseTicks(after.lastUpdateDateTime)!).toBeGreaterThan(parseTicks(before.lastUpdateDateTime)!);
+      // A fault before the operation (no afterApply) is not carried out.
+      sim.faults.inject({ target: 'graph', operation: 'comment', status: 503 });
+      const refused = await call(`${url}/comments`, graphToken, {
+        method: 'POST',
+        body: JSON.stringify({ '@odata.type': 'microsoft.graph.security.alertComment', comment: 'never' }),
+      });
+      expect(refused.status).toBe(503);
+      expect(sim.incidents.get(tenantA, incident.id).comments.some((c) => c.comment === 'never')).toBe(false);
+    });
+
     it('serves a very large incident and a merged (redirected) one', async () => {
       const big = sim.incidents.create(tenantA, {}, { alerts: 250 });
       const r = await call(

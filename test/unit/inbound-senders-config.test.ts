@@ -1,5 +1,6 @@
 /** INBOUND_SENDERS and the storage protocol rule: every problem named by setting and field, never a value. */
 import { ConfigError, loadConfig } from '../../src/config/settings';
+import { SENDER_DEFAULTS } from '../../src/config/inbound-senders';
 
 const HOME = '11111111-1111-1111-1111-111111111111';
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -23,7 +24,7 @@ function problems(env: Record<string, string>): string[] {
 test('without INBOUND_SENDERS the single secret is the sender "default", for the setting tenants only', () => {
   const config = loadConfig({ ...BASE, DEFENDER_TENANTS: A, INBOUND_WEBHOOK_SECRET_NAME: 'soar-secret' });
   expect(config.inbound.senders).toEqual([
-    { name: 'default', secret: 'soar-secret', tenants: [A], defaultTenant: HOME },
+    { name: 'default', secret: 'soar-secret', tenants: [A], defaultTenant: HOME, ...SENDER_DEFAULTS },
   ]);
 });
 
@@ -35,7 +36,13 @@ test('INBOUND_SENDERS: named senders with their secret and tenants; the first te
     ]),
   });
   expect(config.inbound.senders).toEqual([
-    { name: 'contoso-snow', secret: 'inbound-contoso', tenants: [A, HOME], defaultTenant: A },
+    {
+      name: 'contoso-snow',
+      secret: 'inbound-contoso',
+      tenants: [A, HOME],
+      defaultTenant: A,
+      ...SENDER_DEFAULTS,
+    },
   ]);
 });
 
@@ -91,4 +98,49 @@ test('DefaultEndpointsProtocol=http only for Azurite on this machine, named with
     }),
   ).toHaveLength(1);
   expect(problems({ AzureWebJobsStorage: remote.replace('=http;', '=https;') })).toEqual([]);
+});
+
+test('two-way settings of a sender: fields, wins, requireBase, onMerged; bad ones named by field', () => {
+  const config = loadConfig({
+    ...BASE,
+    INBOUND_SENDERS: JSON.stringify([
+      {
+        name: 'snow',
+        secret: 'inbound-snow',
+        tenants: [A],
+        fields: ['status', 'comment'],
+        wins: true,
+        requireBase: true,
+        onMerged: 'refuse',
+      },
+    ]),
+  });
+  expect(config.inbound.senders[0]).toMatchObject({
+    fields: ['status', 'comment'],
+    wins: true,
+    requireBase: true,
+    onMerged: 'refuse',
+  });
+  expect(
+    problems({
+      INBOUND_SENDERS: JSON.stringify([
+        { name: 'x', secret: 's-x', tenants: [A], fields: ['severity'], wins: 'yes', onMerged: 'drop' },
+      ]),
+    }),
+  ).toEqual([
+    'INBOUND_SENDERS: sender "x": "fields" is not a non-empty array of update fields (status, assignedTo, classification, determination, tags, comment)',
+    'INBOUND_SENDERS: sender "x": "wins" is not true or false',
+    'INBOUND_SENDERS: sender "x": "onMerged" is not one of follow, refuse',
+  ]);
+});
+
+test('WEBHOOKS dropEchoesOf must name inbound senders (a misspelt name would drop nothing)', () => {
+  const webhooks = (dropEchoesOf: string[]) =>
+    JSON.stringify([{ name: 'hook', urlSecret: 'u', signingSecret: 's', dropEchoesOf }]);
+  const senders = JSON.stringify([{ name: 'snow', secret: 'inbound-snow', tenants: [A] }]);
+  expect(problems({ INBOUND_SENDERS: senders, WEBHOOKS: webhooks(['snow']) })).toEqual([]);
+  expect(problems({ INBOUND_SENDERS: senders, WEBHOOKS: webhooks(['snwo']) })).toEqual([
+    'WEBHOOKS: destination "hook": "dropEchoesOf" names "snwo", which is not an inbound sender (INBOUND_SENDERS names: snow)',
+  ]);
+  expect(problems({ WEBHOOKS: webhooks(['default']) })).toEqual([]);
 });

@@ -69,6 +69,18 @@ test('teams: an Adaptive Card message with title, severity, status, assignee, al
   expect(JSON.stringify(card)).toContain('Suspicious PowerShell command line');
 });
 
+test('a merged incident: the event names its target (relaymergedinto) and the cards say into which one', () => {
+  const event = eventWith({ status: 'redirected', redirectIncidentId: '1240' });
+  expect(event.relaymergedinto).toBe('1240');
+  const card = JSON.parse(formatTeams(event).body).attachments[0].content;
+  const facts = Object.fromEntries(
+    card.body[1].facts.map((f: { title: string; value: string }) => [f.title, f.value]),
+  );
+  expect(facts.Status).toBe('Merged into incident 1240');
+  expect(formatSlack(event).body).toContain('Merged into incident 1240');
+  expect(eventWith({ status: 'active' }).relaymergedinto).toBeUndefined();
+});
+
 test('slack: Block Kit with the same content, incident text as plain_text', () => {
   const event = sampleIncidentEvent();
   const message = JSON.parse(formatSlack(event).body);

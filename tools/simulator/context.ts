@@ -8,7 +8,7 @@ import type { Directory } from './directory';
 import type { IncidentStore } from './incidents';
 import type { KeyVaults } from './key-vault';
 import type { ManagedIdentities } from './managed-identity';
-import type { DefenderApi, FaultTarget, HuntingLimits, SimulatorUrls } from './types';
+import type { DefenderApi, FaultSpec, FaultTarget, HuntingLimits, SimulatorUrls } from './types';
 import type { JwtClaims, SigningKey } from './util';
 
 export interface SimContext {
@@ -39,7 +39,14 @@ export interface SimContext {
     tenantId: string | undefined,
     res: http.ServerResponse,
     defaultBody: (status: number, retryAfter: number | undefined) => unknown,
+    at?: FaultStage,
   ): Promise<boolean>;
+  /** Whether a fault waits to replace the answer of this operation after it is carried out (and takes it). */
+  takeAfterApplyFault(
+    target: FaultTarget,
+    tenantId: string | undefined,
+    operation: string,
+  ): FaultSpec | undefined;
   /** A number in [0, 1) for the order of list results. */
   random(): number;
   /** How the Graph incident list misbehaves as the real one does (see graph-incidents.ts). */
@@ -52,6 +59,12 @@ export interface SimContext {
     api: DefenderApi,
     appId: string,
   ): { waitSeconds: number; limit: number; minutes: number } | undefined;
+}
+
+/** Where a fault is looked for: before an operation (of a kind), or after it was carried out. */
+export interface FaultStage {
+  operation?: string;
+  afterApply?: boolean;
 }
 
 export interface GraphQuirks {

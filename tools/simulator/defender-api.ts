@@ -5,7 +5,7 @@
  * operations are in ./graph-incidents, ./legacy-incidents and ./hunting.
  */
 import * as crypto from 'node:crypto';
-import type * as http from 'node:http';
+import * as http from 'node:http';
 import { HttpError, type SimContext } from './context';
 import { verifyOwnToken } from './entra';
 import { graphRoute } from './graph-incidents';
@@ -63,7 +63,7 @@ export async function handleApi(
       headers,
     );
 
-  const faulted = await ctx.applyFault(api, tenantHint, res, (status, retryAfter) => {
+  const faultBody = (status: number, retryAfter: number | undefined): unknown => {
     if (status === 429) {
       return api === 'graph'
         ? {
@@ -85,8 +85,8 @@ export async function handleApi(
         message: `Simulated ${status} failure.`,
       },
     };
-  });
-  if (faulted) return;
+  };
+  if (await ctx.applyFault(api, tenantHint, res, faultBody, { operation: route?.kind })) return;
 
   // Authentication.
   const wwwAuth = {
@@ -170,6 +170,16 @@ export async function handleApi(
   }
 
   try {
+    // A test's harsher world: the operation is carried out, and its answer is lost on the way back.
+    const lost = ctx.takeAfterApplyFault(api, tid, route.kind);
+    if (lost) {
+      await route.run(ctx, tid, url, body, new http.ServerResponse(req), v.claims, req);
+      throw error(
+        lost.status!,
+        'GatewayTimeout',
+        `Simulated ${lost.status} after the ${route.kind} was carried out.`,
+      );
+    }
     return await route.run(ctx, tid, url, body, res, v.claims, req);
   } catch (err) {
     if (err instanceof ODataError)

@@ -23,7 +23,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CLOUD_RESOURCES, KEY_VAULT_RESOURCE } from './clouds';
 import { handleAdminConsent } from './consent';
-import { HttpError, type GraphQuirks, type SimContext } from './context';
+import { HttpError, type FaultStage, type GraphQuirks, type SimContext } from './context';
 import { handleApi } from './defender-api';
 import { Directory } from './directory';
 import * as entra from './entra';
@@ -345,16 +345,41 @@ class SimulatorImpl implements Simulator, SimContext {
     return { ...c, tokenRequests: [...this.counts.tokenMap.values()].map((t) => ({ ...t })) };
   }
 
+  private findFault(
+    target: FaultTarget,
+    tenantId: string | undefined,
+    at: FaultStage,
+  ): FaultState | undefined {
+    return this.faultList.find(
+      (x) =>
+        x.target === target &&
+        x.remaining > 0 &&
+        (x.tenantId === undefined || x.tenantId === tenantId) &&
+        (x.operation === undefined || x.operation === at.operation) &&
+        !!x.afterApply === !!at.afterApply,
+    );
+  }
+
+  takeAfterApplyFault(
+    target: FaultTarget,
+    tenantId: string | undefined,
+    operation: string,
+  ): FaultSpec | undefined {
+    const f = this.findFault(target, tenantId, { operation, afterApply: true });
+    if (!f || f.status === undefined) return undefined;
+    f.remaining--;
+    return f;
+  }
+
   /** Applies the first matching fault: true when it answered the request. */
   async applyFault(
     target: FaultTarget,
     tenantId: string | undefined,
     res: http.ServerResponse,
     defaultBody: (status: number, retryAfter: number | undefined) => unknown,
+    at: FaultStage = {},
   ): Promise<boolean> {
-    const f = this.faultList.find(
-      (x) => x.target === target && x.remaining > 0 && (x.tenantId === undefined || x.tenantId === tenantId),
-    );
+    const f = this.findFault(target, tenantId, at);
     if (!f) return false;
     f.remaining--;
     if (f.delayMs) await sleep(f.delayMs);

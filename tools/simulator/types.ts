@@ -89,6 +89,13 @@ export interface FaultSpec {
   malformedBody?: boolean;
   retryAfterSeconds?: number;
   body?: unknown;
+  /** Only requests of this Defender API operation (a route kind: list, get, update, comment, hunting). */
+  operation?: string;
+  /**
+   * The operation is carried out, then its answer is replaced by the fault: an answer lost after the
+   * service committed (a gateway timeout, a connection reset after the write). Needs `status`.
+   */
+  afterApply?: boolean;
 }
 
 export interface TokenRequestCount {
