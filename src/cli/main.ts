@@ -6,7 +6,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, startupWarnings } from '../config/settings';
 import { createRelay } from '../relay';
-import { readLocalSettings } from './local-settings';
+import { applyLocalSettings, readLocalSettings, SettingsFileError } from './local-settings';
+import { describeStorageFailure, isStorageFailure } from '../storage/storage-errors';
 import { runSync } from './sync-command';
 import { runCheck } from './check-command';
 import { runStatus } from './status-command';
@@ -34,10 +35,16 @@ Options:
 Settings come from the environment, as in the Function App (see the README's settings table).
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
-export async function main(argv: string[]): Promise<number> {
-  // The benchmark has options of its own and needs no settings: it runs in a process of its own.
-  if (argv[0] === 'bench') return runBench(argv.slice(1));
-  const { values, positionals } = parseArgs({
+const COMMANDS = new Set(['sync', 'status', 'webhook', 'tenants', 'migrate', 'check']);
+
+/** A usage error: the reason and the usage on stderr, exit status 2. */
+function usageError(reason: string): number {
+  console.error(`${reason}\n\n${USAGE}`);
+  return 2;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -51,17 +58,34 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [command] = positionals;
-  if (!command || command === 'help' || values.help) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // The benchmark has options of its own and needs no settings: it runs in a process of its own.
+  if (argv[0] === 'bench') return runBench(argv.slice(1));
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // node:util parseArgs: an unknown option, a missing option value, …
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      return usageError((error as Error).message);
+    throw error;
   }
-  const env = values.settings ? { ...readLocalSettings(values.settings), ...process.env } : process.env;
+  const { values, positionals } = parsed;
+  const [command] = positionals;
+  if (command === 'help' || values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!command) return usageError('Which command?');
+  if (!COMMANDS.has(command)) return usageError(`Unknown command "${command}".`);
   let config;
   try {
-    config = loadConfig(env);
+    if (values.settings) applyLocalSettings(readLocalSettings(values.settings), process.env);
+    config = loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof SettingsFileError) {
       console.error(error.message);
       return 2;
     }
@@ -90,8 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'check':
       return runCheck(createRelay(config), { json: values.json });
     default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`);
-      return 2;
+      return usageError(`Unknown command "${command}".`);
   }
 }
 
@@ -101,7 +124,9 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(error instanceof Error ? error.message : String(error));
+      // A storage failure in words (which store, what to check), not `connect ECONNREFUSED`.
+      if (isStorageFailure(error)) console.error(describeStorageFailure(error));
+      else console.error(error instanceof Error ? error.message : String(error));
       process.exitCode = 1;
     },
   );

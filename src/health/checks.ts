@@ -17,6 +17,7 @@ import type { Relay } from '../relay';
 import { DEFAULT_SENDER } from '../config/inbound-senders';
 import type { ApiFlavour } from '../defender/incident';
 import { legacyWarning } from '../defender/legacy-retirement';
+import { storageError } from '../storage/storage-errors';
 
 export interface HealthCheck {
   name: string;
@@ -67,15 +68,6 @@ async function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): P
 
 function storageFailure(error: unknown, what: string, setting: string): Error {
   return new Error(storageError(error, what, setting), { cause: error });
-}
-
-function storageError(error: unknown, what: string, setting: string): string {
-  const e = error as { statusCode?: number; code?: string; message?: string };
-  if (e?.statusCode === 404)
-    return `${what} does not exist: deploy infra/ (it creates it) or fix ${setting}.`;
-  if (e?.statusCode === 403)
-    return `The app's identity may not use ${what}: give it the storage data roles (infra/modules/roles.bicep does).`;
-  return `${what} could not be reached (${e?.code ?? e?.statusCode ?? 'error'}): check AzureWebJobsStorage and the network.`;
 }
 
 export async function runHealthChecks(
