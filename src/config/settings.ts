@@ -21,6 +21,7 @@ import {
   describeIssue,
 } from './validators';
 import { SETTINGS_DOC } from './settings-doc';
+import { scheduleProblem } from './ncrontab';
 import { parseWebhooks, type WebhookDestinationConfig, type WebhookSettings } from './webhook-destinations';
 import { DEFAULT_SENDER, parseInboundSenders, type InboundSenderConfig } from './inbound-senders';
 import { CLOUDS, type CloudEndpoints, type CloudName } from '../auth/clouds';
@@ -251,6 +252,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   for (const problem of webhooks.problems) problems.push({ setting: 'WEBHOOKS', problem });
   const senders = s ? parseInboundSenders(s.INBOUND_SENDERS) : { senders: [], problems: [] };
   for (const problem of senders.problems) problems.push({ setting: 'INBOUND_SENDERS', problem });
+  // The plan the host runs on (it sets WEBSITE_SKU) decides whether a TimeSpan schedule runs at all.
+  const planProblem = s && scheduleProblem(s.SYNC_SCHEDULE, env.WEBSITE_SKU);
+  if (planProblem) problems.push({ setting: 'SYNC_SCHEDULE', problem: planProblem });
   if (problems.length > 0 || !s) throw new ConfigError(problems);
   return toRelayConfig(s, webhooks.destinations, senders.senders);
 }
