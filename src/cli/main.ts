@@ -12,6 +12,7 @@ import { runSync } from './sync-command';
 import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
+import { runWebhooksCommand, WEBHOOKS_USAGE } from './webhooks-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
 import { runBench } from './bench-command';
 import { MIGRATE_USAGE, runMigrateCommand } from './migrate-command';
@@ -20,8 +21,10 @@ const USAGE = `Usage: defender-relay <command> [options]
 
 Commands:
   sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
+       [--deliver-webhooks]                      then send the webhook jobs it queued from here
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
+${WEBHOOKS_USAGE}
 ${TENANTS_USAGE}
 ${MIGRATE_USAGE}
   check                                         check Key Vault, tokens, destinations and tenant lag
@@ -35,7 +38,7 @@ Options:
 Settings come from the environment, as in the Function App (see the README's settings table).
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
-const COMMANDS = new Set(['sync', 'status', 'webhook', 'tenants', 'migrate', 'check']);
+const COMMANDS = new Set(['sync', 'status', 'webhook', 'webhooks', 'tenants', 'migrate', 'check']);
 
 /** A usage error: the reason and the usage on stderr, exit status 2. */
 function usageError(reason: string): number {
@@ -55,6 +58,7 @@ function parse(argv: string[]) {
       name: { type: 'string' },
       hours: { type: 'string' },
       all: { type: 'boolean', default: false },
+      'deliver-webhooks': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -94,11 +98,18 @@ export async function main(argv: string[]): Promise<number> {
   for (const warning of startupWarnings(config)) console.error(`warning: ${warning}`);
   switch (command) {
     case 'sync':
-      return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });
+      return runSync(createRelay(config), {
+        json: values.json,
+        since: values.since,
+        tenants: values.tenant,
+        deliverWebhooks: values['deliver-webhooks'],
+      });
     case 'status':
       return runStatus(createRelay(config), { json: values.json });
     case 'webhook':
       return runWebhookCommand(createRelay(config), positionals.slice(1), { json: values.json });
+    case 'webhooks':
+      return runWebhooksCommand(createRelay(config), positionals.slice(1), { json: values.json });
     case 'tenants':
       return runTenantsCommand(createRelay(config), positionals.slice(1), {
         json: values.json,
