@@ -182,8 +182,16 @@ function describe(t: TenantEntry & { checkpoint?: string }): string {
     `${t.tenantId}  ${t.status.padEnd(8)}`,
     ` ${t.api}${t.apiFrom === 'default' ? '' : ` (${t.apiFrom === 'registry' ? 'set-api' : 'DEFENDER_TENANTS'})`}`,
     t.displayName ? ` ${t.displayName}` : '',
-    ` (${t.source === 'setting' ? 'DEFENDER_TENANTS' : `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`})`,
+    ` (${sourceOf(t)})`,
     t.lastSyncAt ? `, last sync ${t.lastSyncAt} ${t.lastOutcome ?? ''}`.trimEnd() : '',
   ];
   return parts.join('') + (t.lastError ? `\n    last error: ${t.lastError}` : '');
+}
+
+/** Where the tenant comes from (which source wins: docs/partner-setup.md §7). */
+function sourceOf(t: TenantEntry): string {
+  if (t.removedFrom)
+    return `was in ${t.removedFrom}, which no longer lists it: not synced; \`tenants add ${t.tenantId}\` keeps it as a registry tenant`;
+  if (t.source === 'setting') return 'DEFENDER_TENANTS';
+  return `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`;
 }
