@@ -25,6 +25,8 @@ export interface WebhookReceiver {
   url(path: string): string;
   /** The status the receiver answers on a path from now on (default 200). */
   answer(path: string, status: number): void;
+  /** Verifies the signature of every later request with this secret. */
+  verifyWith(signingSecret: string): void;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startWebhookReceiver(
   options: { signingSecret?: string; onRequest?: (r: ReceivedWebhook) => void } = {},
 ): Promise<WebhookReceiver> {
   const requests: ReceivedWebhook[] = [];
+  let secret = options.signingSecret;
   const answers = new Map<string, number>();
   const tls = ensureSimulatorTls();
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
@@ -46,7 +49,7 @@ export async function startWebhookReceiver(
         headers,
         body,
         receivedAt: new Date().toISOString(),
-        signatureValid: options.signingSecret ? verify(options.signingSecret, headers, body) : undefined,
+        signatureValid: secret ? verify(secret, headers, body) : undefined,
       };
       requests.push(received);
       options.onRequest?.(received);
@@ -60,6 +63,9 @@ export async function startWebhookReceiver(
     requests,
     url: (path) => `https://127.0.0.1:${port}${path.startsWith('/') ? path : `/${path}`}`,
     answer: (path, status) => void answers.set(path, status),
+    verifyWith: (signingSecret) => {
+      secret = signingSecret;
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
