@@ -16,6 +16,7 @@ import { runWebhooksCommand, WEBHOOKS_USAGE } from './webhooks-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
 import { runBench } from './bench-command';
 import { MIGRATE_USAGE, runMigrateCommand } from './migrate-command';
+import { REPLAY_USAGE, runReplay } from './replay-command';
 
 const USAGE = `Usage: defender-relay <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
 ${WEBHOOKS_USAGE}
 ${TENANTS_USAGE}
 ${MIGRATE_USAGE}
+${REPLAY_USAGE}
   check                                         check Key Vault, tokens, destinations and tenant lag
   bench [--quick] [--scale <f>] [--only <names>] the benchmark (a checkout; see BENCHMARKS.md)
   help                                          show this help
@@ -38,7 +40,7 @@ Options:
 Settings come from the environment, as in the Function App (see the README's settings table).
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
-const COMMANDS = new Set(['sync', 'status', 'webhook', 'webhooks', 'tenants', 'migrate', 'check']);
+const COMMANDS = new Set(['sync', 'status', 'webhook', 'webhooks', 'tenants', 'migrate', 'check', 'replay']);
 
 /** A usage error: the reason and the usage on stderr, exit status 2. */
 function usageError(reason: string): number {
@@ -59,6 +61,9 @@ function parse(argv: string[]) {
       hours: { type: 'string' },
       all: { type: 'boolean', default: false },
       'deliver-webhooks': { type: 'boolean', default: false },
+      until: { type: 'string' },
+      incident: { type: 'string', multiple: true },
+      poison: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -121,6 +126,18 @@ export async function main(argv: string[]): Promise<number> {
         json: values.json,
         tenants: values.tenant,
         hours: values.hours,
+      });
+    case 'replay':
+      if (positionals.length > 1) return usageError('replay takes options only.');
+      return runReplay(createRelay(config), {
+        json: values.json,
+        since: values.since,
+        until: values.until,
+        tenants: values.tenant,
+        incidents: values.incident,
+        poison: values.poison,
+        name: values.name,
+        deliverWebhooks: values['deliver-webhooks'],
       });
     case 'check':
       return runCheck(createRelay(config), { json: values.json });

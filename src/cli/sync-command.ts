@@ -44,7 +44,10 @@ export async function runSync(relay: Relay, options: SyncCommandOptions): Promis
       ? await outboxReport(relay, options.deliverWebhooks ?? false)
       : undefined;
   if (options.json) {
-    out.write(`${JSON.stringify({ ...summaryJson(summary), ...(webhooks ? { webhooks } : {}) })}\n`);
+    const resend = resendHint(options, summary.incidentsSuppressed);
+    out.write(
+      `${JSON.stringify({ ...summaryJson(summary), ...(webhooks ? { webhooks } : {}), ...(resend ? { resend } : {}) })}\n`,
+    );
   } else {
     for (const r of summary.results) {
       out.write(
@@ -56,6 +59,15 @@ export async function runSync(relay: Relay, options: SyncCommandOptions): Promis
       `${summary.tenants} tenant(s), ${summary.incidentsDelivered} incident version(s) delivered in ${summary.durationMs} ms; ${summary.errors.length} failed.\n`,
     );
     if (webhooks) out.write(`${describeOutbox(webhooks)}\n`);
+    const hint = resendHint(options, summary.incidentsSuppressed);
+    if (hint) out.write(`${hint}\n`);
   }
   return summary.errors.length > 0 || (webhooks?.poisoned ?? 0) > 0 ? 1 : 0;
+}
+
+/** A backfill suppresses what was delivered before: it says so, and how to send those versions again. */
+function resendHint(options: SyncCommandOptions, suppressed: number): string | undefined {
+  if (options.since === undefined || suppressed === 0) return undefined;
+  const tenants = (options.tenants ?? []).map((t) => ` --tenant ${t}`).join('');
+  return `The backfill suppressed ${suppressed} version(s) delivered before (each destination had them already). To re-send them, marked as replays: defender-relay replay --since ${options.since}${tenants}`;
 }
