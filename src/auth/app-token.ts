@@ -10,7 +10,11 @@ import { ConfidentialClientApplication, LogLevel, type Configuration } from '@az
 import type { ApiFlavour } from '../defender/incident';
 import type { CloudEndpoints } from './clouds';
 import type { SecretSource } from './key-vault-secrets';
-import { describeEntraError } from './errors';
+import { describeEntraError, RelayAuthError } from './errors';
+import { tenantDiscoveryFailure } from './tenant-discovery';
+
+/** What MSAL's failure to read a tenant's metadata becomes in describeEntraError. */
+const UNRESOLVED = new Set(['endpoints_resolution_error', 'entra_unreachable']);
 import { SecretCredential, type ClientCredentialSource, type MsalCredential } from './credentials';
 
 export interface TokenOptions {
@@ -81,6 +85,17 @@ export class AppTokenProvider implements TokenProvider {
   }
 
   async getToken(tenantId: string, api: ApiFlavour, options: TokenOptions = {}): Promise<string> {
+    try {
+      return await this.tokenFor(tenantId, api, options);
+    } catch (error) {
+      // MSAL drops Entra's answer when a tenant's metadata is refused (an unknown tenant): read it.
+      if (!(error instanceof RelayAuthError) || !UNRESOLVED.has(error.code)) throw error;
+      const cause = await tenantDiscoveryFailure(this.options.endpoints.authorityHost, tenantId);
+      throw cause ? this.describe(cause, tenantId, api) : error;
+    }
+  }
+
+  private async tokenFor(tenantId: string, api: ApiFlavour, options: TokenOptions): Promise<string> {
     let current: MsalCredential;
     try {
       current = await this.credential.current();

@@ -7,23 +7,29 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, startupWarnings } from '../config/settings';
 // The CLI's relay: storage and Key Vault as the person running it (src/cli/cli-relay.ts).
 import { createCliRelay as createRelay } from './cli-relay';
-import { readLocalSettings } from './local-settings';
+import { applyLocalSettings, readLocalSettings, SettingsFileError } from './local-settings';
+import { describeStorageFailure, isStorageFailure } from '../storage/storage-errors';
 import { runSync } from './sync-command';
 import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
+import { runWebhooksCommand, WEBHOOKS_USAGE } from './webhooks-command';
 import { runTenantsCommand, TENANTS_USAGE } from './tenants-command';
 import { runBench } from './bench-command';
 import { MIGRATE_USAGE, runMigrateCommand } from './migrate-command';
+import { REPLAY_USAGE, runReplay } from './replay-command';
 
 const USAGE = `Usage: defender-relay <command> [options]
 
 Commands:
   sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
+       [--deliver-webhooks]                      then send the webhook jobs it queued from here
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
+${WEBHOOKS_USAGE}
 ${TENANTS_USAGE}
 ${MIGRATE_USAGE}
+${REPLAY_USAGE}
   check                                         check Key Vault, tokens, destinations and tenant lag
   bench [--quick] [--scale <f>] [--only <names>] the benchmark (a checkout; see BENCHMARKS.md)
   help                                          show this help
@@ -35,10 +41,16 @@ Options:
 Settings come from the environment, as in the Function App (see the README's settings table).
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
-export async function main(argv: string[]): Promise<number> {
-  // The benchmark has options of its own and needs no settings: it runs in a process of its own.
-  if (argv[0] === 'bench') return runBench(argv.slice(1));
-  const { values, positionals } = parseArgs({
+const COMMANDS = new Set(['sync', 'status', 'webhook', 'webhooks', 'tenants', 'migrate', 'check', 'replay']);
+
+/** A usage error: the reason and the usage on stderr, exit status 2. */
+function usageError(reason: string): number {
+  console.error(`${reason}\n\n${USAGE}`);
+  return 2;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -49,20 +61,41 @@ export async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       hours: { type: 'string' },
       all: { type: 'boolean', default: false },
+      'deliver-webhooks': { type: 'boolean', default: false },
+      until: { type: 'string' },
+      incident: { type: 'string', multiple: true },
+      poison: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [command] = positionals;
-  if (!command || command === 'help' || values.help) {
-    console.log(USAGE);
-    return command || values.help ? 0 : 2;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // The benchmark has options of its own and needs no settings: it runs in a process of its own.
+  if (argv[0] === 'bench') return runBench(argv.slice(1));
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // node:util parseArgs: an unknown option, a missing option value, …
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      return usageError((error as Error).message);
+    throw error;
   }
-  const env = values.settings ? { ...readLocalSettings(values.settings), ...process.env } : process.env;
+  const { values, positionals } = parsed;
+  const [command] = positionals;
+  if (command === 'help' || values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!command) return usageError('Which command?');
+  if (!COMMANDS.has(command)) return usageError(`Unknown command "${command}".`);
   let config;
   try {
-    config = loadConfig(env);
+    if (values.settings) applyLocalSettings(readLocalSettings(values.settings), process.env);
+    config = loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof SettingsFileError) {
       console.error(error.message);
       return 2;
     }
@@ -71,11 +104,18 @@ export async function main(argv: string[]): Promise<number> {
   for (const warning of startupWarnings(config)) console.error(`warning: ${warning}`);
   switch (command) {
     case 'sync':
-      return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });
+      return runSync(createRelay(config), {
+        json: values.json,
+        since: values.since,
+        tenants: values.tenant,
+        deliverWebhooks: values['deliver-webhooks'],
+      });
     case 'status':
       return runStatus(createRelay(config), { json: values.json });
     case 'webhook':
       return runWebhookCommand(createRelay(config), positionals.slice(1), { json: values.json });
+    case 'webhooks':
+      return runWebhooksCommand(createRelay(config), positionals.slice(1), { json: values.json });
     case 'tenants':
       return runTenantsCommand(createRelay(config), positionals.slice(1), {
         json: values.json,
@@ -88,11 +128,22 @@ export async function main(argv: string[]): Promise<number> {
         tenants: values.tenant,
         hours: values.hours,
       });
+    case 'replay':
+      if (positionals.length > 1) return usageError('replay takes options only.');
+      return runReplay(createRelay(config), {
+        json: values.json,
+        since: values.since,
+        until: values.until,
+        tenants: values.tenant,
+        incidents: values.incident,
+        poison: values.poison,
+        name: values.name,
+        deliverWebhooks: values['deliver-webhooks'],
+      });
     case 'check':
       return runCheck(createRelay(config), { json: values.json });
     default:
-      console.error(`Unknown command "${command}".\n\n${USAGE}`);
-      return 2;
+      return usageError(`Unknown command "${command}".`);
   }
 }
 
@@ -102,7 +153,9 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(error instanceof Error ? error.message : String(error));
+      // A storage failure in words (which store, what to check), not `connect ECONNREFUSED`.
+      if (isStorageFailure(error)) console.error(describeStorageFailure(error));
+      else console.error(error instanceof Error ? error.message : String(error));
       process.exitCode = 1;
     },
   );

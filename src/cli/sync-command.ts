@@ -1,4 +1,5 @@
 import type { Relay } from '../relay';
+import { describeOutbox, outboxReport } from './webhooks-command';
 import type { SyncProgress } from '../sync/tenant-sync';
 import { summaryJson } from '../sync/sync-tenants';
 import { canonicalTimestamp, InvalidTimestampError } from '../defender/timestamp';
@@ -7,6 +8,8 @@ export interface SyncCommandOptions {
   json: boolean;
   since?: string;
   tenants?: string[];
+  /** Send the webhook jobs the sync queued from this process afterwards (`--deliver-webhooks`). */
+  deliverWebhooks?: boolean;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -35,8 +38,16 @@ export async function runSync(relay: Relay, options: SyncCommandOptions): Promis
     : undefined;
   const summary = await relay.syncAll({ since: options.since, tenants: options.tenants, onProgress });
   if (tty) err.write('\r\x1b[K');
+  // Webhooks get jobs on the outbox, not requests: said as queued, unless sent from here.
+  const webhooks =
+    relay.config.webhooks.destinations.length > 0
+      ? await outboxReport(relay, options.deliverWebhooks ?? false)
+      : undefined;
   if (options.json) {
-    out.write(`${JSON.stringify(summaryJson(summary))}\n`);
+    const resend = resendHint(options, summary.incidentsSuppressed);
+    out.write(
+      `${JSON.stringify({ ...summaryJson(summary), ...(webhooks ? { webhooks } : {}), ...(resend ? { resend } : {}) })}\n`,
+    );
   } else {
     for (const r of summary.results) {
       out.write(
@@ -47,6 +58,16 @@ export async function runSync(relay: Relay, options: SyncCommandOptions): Promis
     out.write(
       `${summary.tenants} tenant(s), ${summary.incidentsDelivered} incident version(s) delivered in ${summary.durationMs} ms; ${summary.errors.length} failed.\n`,
     );
+    if (webhooks) out.write(`${describeOutbox(webhooks)}\n`);
+    const hint = resendHint(options, summary.incidentsSuppressed);
+    if (hint) out.write(`${hint}\n`);
   }
-  return summary.errors.length > 0 ? 1 : 0;
+  return summary.errors.length > 0 || (webhooks?.poisoned ?? 0) > 0 ? 1 : 0;
+}
+
+/** A backfill suppresses what was delivered before: it says so, and how to send those versions again. */
+function resendHint(options: SyncCommandOptions, suppressed: number): string | undefined {
+  if (options.since === undefined || suppressed === 0) return undefined;
+  const tenants = (options.tenants ?? []).map((t) => ` --tenant ${t}`).join('');
+  return `The backfill suppressed ${suppressed} version(s) delivered before (each destination had them already). To re-send them, marked as replays: defender-relay replay --since ${options.since}${tenants}`;
 }

@@ -5,7 +5,9 @@
  * (its row and its checkpoint). `tenants set-api <tenant id> graph|legacy` moves a tenant's sync to the
  * other API (docs/migration.md).
  */
+import fs from 'node:fs';
 import type { Relay } from '../relay';
+import { describeOnboarded, importTenants, onboardTenant } from './tenants-onboard';
 import { ConsentError } from '../tenants/consent';
 import { isTenantId, TenantNotFoundError, type TenantEntry } from '../tenants/tenant-registry';
 
@@ -19,13 +21,14 @@ export interface TenantsCommandOptions {
 
 export const TENANTS_USAGE = `  tenants list [--json] [--all]                 the tenants the relay syncs (--all: removed ones too)
   tenants invite <tenant id or domain>          print the admin-consent link to send to the customer's admin
-  tenants add <tenant id> [--name <name>]       add (or re-enable) a tenant
+  tenants add <tenant id> [--name <name>]       add (or re-enable) a tenant; says whether a token for it can be had
+  tenants import <csv file>                     add many: "tenant id, display name" a row; prints consent links
   tenants enable|disable <tenant id>            resume or stop a tenant's sync (history is kept)
   tenants remove <tenant id>                    stop a tenant's sync and hide it from the list (history is kept)
   tenants set-api <tenant id> graph|legacy      the API the tenant's sync reads (checkpoint and record kept)`;
 
 export async function runTenantsCommand(
-  relay: Pick<Relay, 'tenants' | 'state' | 'consent'>,
+  relay: Pick<Relay, 'tenants' | 'state' | 'consent' | 'tokens' | 'config'>,
   args: string[],
   options: TenantsCommandOptions,
 ): Promise<number> {
@@ -69,6 +72,29 @@ export async function runTenantsCommand(
     return invite(relay, tenantId, options.json, out, err);
   }
   if (action === 'set-api') return setApi(relay, tenantId, extra, options, usage);
+  if (action === 'import') {
+    if (!tenantId || extra.length > 0) return usage('tenants import takes one CSV file.');
+    let csv: string;
+    try {
+      csv = fs.readFileSync(tenantId, 'utf8');
+    } catch (error) {
+      err.write(
+        `tenants import: the file ${tenantId} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).\n`,
+      );
+      return 2;
+    }
+    return importTenants(relay, csv, { json: options.json, out, err });
+  }
+  if (action === 'add') {
+    if (!tenantId || extra.length > 0) return usage('tenants add takes one tenant id.');
+    if (!isTenantId(tenantId)) return usage(`"${tenantId}" is not a tenant id (a GUID).`);
+    const result = await onboardTenant(relay, tenantId, options.name);
+    if (options.json) out.write(`${JSON.stringify({ ...result, tenant: result.tenant })}\n`);
+    else if (result.tenant)
+      out.write(`${describe(result.tenant)}\n${describeOnboarded(result, relay.consent.enabled)}\n`);
+    else err.write(`${describeOnboarded(result, relay.consent.enabled)}\n`);
+    return result.outcome === 'added' ? 0 : 1;
+  }
   if (!action || !['add', 'enable', 'disable', 'remove'].includes(action)) {
     return usage(action ? `Unknown tenants action "${action}".` : 'Which tenants action?');
   }
@@ -156,8 +182,16 @@ function describe(t: TenantEntry & { checkpoint?: string }): string {
     `${t.tenantId}  ${t.status.padEnd(8)}`,
     ` ${t.api}${t.apiFrom === 'default' ? '' : ` (${t.apiFrom === 'registry' ? 'set-api' : 'DEFENDER_TENANTS'})`}`,
     t.displayName ? ` ${t.displayName}` : '',
-    ` (${t.source === 'setting' ? 'DEFENDER_TENANTS' : `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`})`,
+    ` (${sourceOf(t)})`,
     t.lastSyncAt ? `, last sync ${t.lastSyncAt} ${t.lastOutcome ?? ''}`.trimEnd() : '',
   ];
   return parts.join('') + (t.lastError ? `\n    last error: ${t.lastError}` : '');
+}
+
+/** Where the tenant comes from (which source wins: docs/partner-setup.md §7). */
+function sourceOf(t: TenantEntry): string {
+  if (t.removedFrom)
+    return `was in ${t.removedFrom}, which no longer lists it: not synced; \`tenants add ${t.tenantId}\` keeps it as a registry tenant`;
+  if (t.source === 'setting') return 'DEFENDER_TENANTS';
+  return `onboarded ${t.onboardedAt ?? '?'} by ${t.onboardedBy ?? '?'}${t.source === 'both' ? ', also in DEFENDER_TENANTS' : ''}`;
 }

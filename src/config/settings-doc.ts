@@ -150,7 +150,9 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
   },
   SYNC_SCHEDULE: {
     default: '0 */5 * * * *',
-    description: 'NCRONTAB schedule of the sync timer (every 5 minutes by default).',
+    description:
+      'Schedule of the sync timer (every 5 minutes by default): six-field NCRONTAB (`{second} {minute} {hour} {day} {month} {day-of-week}`; values, ranges, lists, steps, month and weekday names), checked at start. A TimeSpan (`hh:mm:ss`) runs only on an App Service plan: on Flex Consumption (what infra/ deploys) or Consumption, read from the `WEBSITE_SKU` the Functions host sets, it is refused.',
+    fix: 'Use a six-field NCRONTAB expression such as "0 */5 * * * *" (every 5 minutes) or "0 0 * * * *" (hourly).',
   },
   SYNC_INITIAL_LOOKBACK_MINUTES: {
     default: '1440',

@@ -21,6 +21,7 @@ import {
   describeIssue,
 } from './validators';
 import { SETTINGS_DOC } from './settings-doc';
+import { scheduleProblem } from './ncrontab';
 import { parseWebhooks, type WebhookDestinationConfig, type WebhookSettings } from './webhook-destinations';
 import {
   DEFAULT_SENDER,
@@ -259,6 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RelayConfig {
   const names = senders.senders.length > 0 ? senders.senders.map((x) => x.name) : [DEFAULT_SENDER];
   for (const problem of unknownEchoSenders(webhooks.destinations, names))
     problems.push({ setting: 'WEBHOOKS', problem });
+  // The plan the host runs on (it sets WEBSITE_SKU) decides whether a TimeSpan schedule runs at all.
+  const planProblem = s && scheduleProblem(s.SYNC_SCHEDULE, env.WEBSITE_SKU);
+  if (planProblem) problems.push({ setting: 'SYNC_SCHEDULE', problem: planProblem });
   if (problems.length > 0 || !s) throw new ConfigError(problems);
   return toRelayConfig(s, webhooks.destinations, senders.senders);
 }

@@ -1,5 +1,6 @@
 /** The value checks the settings schema is built from (zod), shared by every group of settings. */
 import { z } from 'zod';
+import { scheduleProblem } from './ncrontab';
 
 export const httpsUrl = z
   .string()
@@ -66,11 +67,13 @@ export const secretName = z
   .regex(/^[0-9a-zA-Z-]{1,127}$/, {
     message: 'is not a valid Key Vault secret name (letters, digits, hyphens)',
   });
+/** SYNC_SCHEDULE: NCRONTAB or a TimeSpan, parsed (src/config/ncrontab.ts); the plan is checked in loadConfig. */
 export const ncrontab = z
   .string()
   .trim()
-  .refine((v) => v.split(/\s+/).length === 6 || /^\d{2}:\d{2}:\d{2}$/.test(v), {
-    message: 'is not a six-field NCRONTAB expression (e.g. "0 */5 * * * *") or a TimeSpan (hh:mm:ss)',
+  .superRefine((v, ctx) => {
+    const problem = scheduleProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 /** Entra ID accepts https redirect URIs, and http only for localhost. */

@@ -33,6 +33,7 @@ import { backoffSeconds, isRetryableStatus, parseRetryAfter } from './webhook-re
 import { CLAIM_CHECK_PREFIX, encodeJob, type WebhookJob } from './webhook-outbox';
 import { blobNameFor, QUEUE_MESSAGE_LIMIT, readClaimCheck, storeClaimCheck } from './storage-queue';
 import { onceReady } from '../storage/once-ready';
+import { asReplay } from './replay-mark';
 
 /** The part of a QueueClient the delivery uses. */
 export interface JobQueue {
@@ -322,6 +323,7 @@ export class WebhookDelivery {
       throw error;
     }
 
+    if (job.relayreplay) event = asReplay(event, job.relayreplay);
     const result = await this.attempt(destination, event, webhookMessageId(job.eventId));
     if (result.ok) {
       log(

@@ -43,6 +43,8 @@ export interface WebhookJob {
   lastReason?: string;
   /** The delay (visibility timeout) this retry waited, in seconds. */
   delaySeconds?: number;
+  /** Set on a job replayed from the poison queue: the time of the replay (the event's `relayreplay`). */
+  relayreplay?: string;
 }
 
 export const CLAIM_CHECK_PREFIX = 'webhook-outbox/';

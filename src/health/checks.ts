@@ -2,7 +2,9 @@
  * Deep health: every dependency the relay needs, checked now, each answer in words a person can act on.
  * Used by `GET /api/health/deep` (function key) and `defender-relay check`.
  *
- * - Key Vault: the app credential's secret (secret / certificate) and the inbound webhook secret.
+ * - Key Vault: the app credential's secret (secret / certificate), the inbound senders' secrets (the
+ *   default one only when it exists: inbound webhooks that are not set up are not checked), and each
+ *   webhook destination's URL and signing secrets.
  * - Tokens: an application-context token for each tenant (home and customers: partner context), and for
  *   the user context the signing keys of each allowed tenant (a user token cannot be made without a user).
  * - Destinations: the incidents queue and claim-check container, the webhook outbox queue when webhooks
@@ -19,6 +21,8 @@ import { DEFAULT_SENDER } from '../config/inbound-senders';
 import type { ApiFlavour } from '../defender/incident';
 import { legacyWarning } from '../defender/legacy-retirement';
 import { lagVerdict } from './lag-check';
+import { storageError } from '../storage/storage-errors';
+import { checkWebhookDestination } from './webhook-checks';
 
 export interface HealthCheck {
   name: string;
@@ -71,15 +75,6 @@ function storageFailure(error: unknown, what: string, setting: string): Error {
   return new Error(storageError(error, what, setting), { cause: error });
 }
 
-function storageError(error: unknown, what: string, setting: string): string {
-  const e = error as { statusCode?: number; code?: string; message?: string };
-  if (e?.statusCode === 404)
-    return `${what} does not exist: deploy infra/ (it creates it) or fix ${setting}.`;
-  if (e?.statusCode === 403)
-    return `The app's identity may not use ${what}: give it the storage data roles (infra/modules/roles.bicep does).`;
-  return `${what} could not be reached (${e?.code ?? e?.statusCode ?? 'error'}): check AzureWebJobsStorage and the network.`;
-}
-
 export async function runHealthChecks(
   relay: HealthRelay,
   options: HealthOptions = {},
@@ -119,8 +114,10 @@ export async function runHealthChecks(
       if (!relay.secrets) throw new Error('KEY_VAULT_URL is not set: inbound webhooks cannot be verified.');
       const result = await relay.inbound.checkSecret(sender);
       if (result.ok) return result.detail;
+      // Not configured is not a fault: without INBOUND_SENDERS and without the default secret, the
+      // inbound route refuses every message, which is what a relay that takes no updates back wants.
       if (result.missing && sender.name === DEFAULT_SENDER)
-        return { ok: false, required: false, detail: result.detail };
+        return `Inbound webhooks are not set up (no INBOUND_SENDERS and no Key Vault secret '${sender.secret}'): nothing to check. docs/inbound-webhooks.md sets them up.`;
       throw new Error(result.detail);
     });
   }
@@ -202,6 +199,9 @@ export async function runHealthChecks(
       }
       return `${webhooks.destinations.length} webhook destination(s); the outbox queue is reachable.`;
     });
+    // Each destination's secrets: present in Key Vault and usable (src/health/webhook-checks.ts).
+    for (const destination of config.webhooks.destinations)
+      check(`webhook:${destination.name}`, true, () => checkWebhookDestination(relay.secrets, destination));
   }
   check(`inbound:queue:${config.inbound.retryQueue}`, false, async () => {
     try {

@@ -42,6 +42,12 @@ export interface TenantEntry {
   lastError?: string;
   lastErrorCode?: string;
   lastErrorAt?: string;
+  /**
+   * Set when the tenant came from DEFENDER_TENANTS (its row only holds an operator's change: set-api,
+   * disable, enable) and the setting no longer lists it: it is then `removed` (not synced), its row and
+   * history kept. `tenants add` makes it a registry tenant of its own.
+   */
+  removedFrom?: 'DEFENDER_TENANTS';
 }
 
 const TENANT_PARTITION = 'tenant';
@@ -119,9 +125,19 @@ export class TenantRegistry {
       const entry = toEntry(e, (id) => this.settingApi(id));
       rows.set(entry.tenantId, entry);
     }
+    // Which source wins (docs/partner-setup.md §7): a tenant onboarded in the registry (admin consent,
+    // `tenants add` / `import`) stays until the registry says otherwise; a tenant of the setting stays only
+    // while the setting lists it, even when a row holds an operator's change to it.
+    for (const row of rows.values()) {
+      if (isSettingOrigin(row) && !this.settingTenants.includes(row.tenantId)) {
+        row.source = 'setting';
+        row.status = 'removed';
+        row.removedFrom = 'DEFENDER_TENANTS';
+      }
+    }
     for (const tenantId of this.settingTenants) {
       const row = rows.get(tenantId);
-      if (row) row.source = 'both';
+      if (row) row.source = isSettingOrigin(row) ? 'setting' : 'both';
       else
         rows.set(tenantId, {
           tenantId,
@@ -199,8 +215,8 @@ export class TenantRegistry {
           });
           return { tenant: (await this.get(id))!, outcome: 'onboarded' };
         }
-        const status = toEntry(existing, (id) => this.settingApi(id)).status;
-        const kept = status !== 'enabled';
+        const entry = toEntry(existing, (id) => this.settingApi(id));
+        const kept = entry.status !== 'enabled';
         await this.table.updateEntity(
           {
             partitionKey: TENANT_PARTITION,
@@ -209,6 +225,8 @@ export class TenantRegistry {
             consentedAt: now,
             updatedAt: now,
             ...(typeof existing.onboardedAt === 'string' ? {} : { onboardedAt: now }),
+            // A consent makes a tenant of the setting a registry tenant of its own.
+            ...(isSettingOrigin(entry) ? { onboardedBy: 'admin-consent' } : {}),
             // A re-consent after a revocation starts with a clean slate.
             ...(kept ? {} : { lastError: '', lastErrorCode: '' }),
           },
@@ -249,7 +267,14 @@ export class TenantRegistry {
     const known = (await this.row(id)) ?? this.settingTenants.includes(id);
     if (!known) throw new TenantNotFoundError(id);
     await this.table.upsertEntity(
-      { partitionKey: TENANT_PARTITION, rowKey: id, ...props, updatedAt: this.now().toISOString() },
+      {
+        partitionKey: TENANT_PARTITION,
+        rowKey: id,
+        // A row made for a tenant of the setting says so: the setting stays its source.
+        ...(known === true ? { onboardedBy: 'setting' } : {}),
+        ...props,
+        updatedAt: this.now().toISOString(),
+      },
       'Merge',
     );
     return (await this.get(id))!;
@@ -338,6 +363,16 @@ function normalize(tenantId: string): string {
   const id = tenantId.trim().toLowerCase();
   if (!isTenantId(id)) throw new Error(`"${tenantId}" is not a tenant id (a GUID).`);
   return id;
+}
+
+/**
+ * A row that only holds an operator's change to a tenant of DEFENDER_TENANTS: made by set-api / disable /
+ * enable (`onboardedBy: 'setting'`; rows from before that was recorded: never onboarded, no onboardedAt).
+ */
+function isSettingOrigin(entry: TenantEntry): boolean {
+  return (
+    entry.onboardedBy === 'setting' || (entry.onboardedAt === undefined && entry.onboardedBy === undefined)
+  );
 }
 
 function toEntry(

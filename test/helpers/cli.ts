@@ -7,9 +7,12 @@ import path from 'node:path';
 
 const MAIN = path.resolve(__dirname, '../../src/cli/main.ts');
 
-export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+/** `unset`: variables of the test process the child must not inherit (e.g. IDENTITY_ENDPOINT). */
+export function spawnCli(args: string[], env: Record<string, string>, unset: string[] = []): ChildProcess {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const name of unset) delete childEnv[name];
   return spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), MAIN, ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -17,9 +20,10 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildProc
 export function runCli(
   args: string[],
   env: Record<string, string>,
+  unset: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
+    const child = spawnCli(args, env, unset);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -283,7 +283,7 @@ describeOnWorker('the app on the real Functions worker', () => {
     expect(bad.usedDefaultMetadataIndexing).toBe(false);
     expect(bad.indexingError).toContain('Defender Relay cannot start: 2 app settings are wrong.');
     expect(bad.indexingError).toContain('DEFENDER_CLIENT_ID: is required but not set');
-    expect(bad.indexingError).toContain('SYNC_SCHEDULE: is not a six-field NCRONTAB expression');
+    expect(bad.indexingError).toContain('SYNC_SCHEDULE: has 4 fields, not the six of NCRONTAB');
     expect(bad.indexingError).not.toContain(badSchedule);
     const hostError = bad.logs.find((l) => l.source === 'host' && l.level === 'Error');
     expect(hostError?.message).toMatch(/^Worker failed to index functions: .*Defender Relay cannot start/s);

@@ -116,12 +116,22 @@ export function aadError(
   );
 }
 
-export function tenantNotFound(ctx: SimContext, req: http.IncomingMessage, segment: string): HttpError {
+/**
+ * An unknown tenant: HTTP 400, AADSTS90002. The OAuth error is `invalid_tenant` on the OpenID metadata
+ * document (as Entra answers discovery: the body quoted in Azure/azure-cli#14509 and
+ * james-gould/azure-keyvault-emulator#324) and `invalid_request` on the token endpoint.
+ */
+export function tenantNotFound(
+  ctx: SimContext,
+  req: http.IncomingMessage,
+  segment: string,
+  error: 'invalid_request' | 'invalid_tenant' = 'invalid_request',
+): HttpError {
   return aadError(
     ctx,
     req,
     400,
-    'invalid_request',
+    error,
     90002,
     `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
   );
@@ -150,7 +160,7 @@ export function handleOpenIdConfiguration(
   ctx.count('oidc', res);
   if (isSpecial) return sendJson(res, 200, openIdConfiguration(ctx, segment, segment));
   const t = ctx.directory.resolveTenant(segment);
-  if (!t) throw tenantNotFound(ctx, req, segment);
+  if (!t) throw tenantNotFound(ctx, req, segment, 'invalid_tenant');
   return sendJson(res, 200, openIdConfiguration(ctx, segment, t.tenantId));
 }
 
