@@ -9,6 +9,10 @@
  * unless an incident was seen in two versions during the traversal (it was updated while the result was
  * paged; had the API's order moved it, offset paging may have skipped a neighbour), in which case it stays
  * at that incident's older time and the next run reads that stretch again.
+ *
+ * A window with an explicit end (`until`, the completeness sweep's) is read the same way, without an upper
+ * bound on the filter (which would let an incident updated meanwhile leave the result and shift the
+ * offsets): versions at or after `until` are dropped here, and the checkpoint is at most `until`.
  */
 import type { DefenderHttp } from './http';
 import type { IncidentReader, ReadStart, ReadStep } from './incident-reader';
@@ -40,6 +44,7 @@ export class LegacyOffsetReader implements IncidentReader {
     let skip = at.skip;
     let maxSeen = at.maxSeen !== undefined ? toTicks(at.maxSeen) : undefined;
     let movedFloor = at.movedFloor !== undefined ? toTicks(at.movedFloor) : undefined;
+    const until = start.until !== undefined ? toTicks(start.until) : undefined;
     const seenVersion = new Map<string, bigint>();
     let sawNextLink = false;
     let url = this.url(filter, skip);
@@ -67,10 +72,15 @@ export class LegacyOffsetReader implements IncidentReader {
       // No next link: a short page is the last one. A full page is the last one too when this API has been
       // sending next links (it would have sent one); otherwise page on with $skip.
       const last = !next && (page.count < this.pageSize || sawNextLink);
-      const step: ReadStep = { incidents: page.incidents, malformed: page.malformed, position: null };
+      const incidents =
+        until === undefined
+          ? page.incidents
+          : page.incidents.filter((i) => toTicks(i.header.lastUpdate) < until);
+      const step: ReadStep = { incidents, malformed: page.malformed, position: null };
       if (last) {
-        const end =
+        let end =
           movedFloor !== undefined && maxSeen !== undefined && movedFloor < maxSeen ? movedFloor : maxSeen;
+        if (until !== undefined && (end === undefined || end > until)) end = until;
         if (end !== undefined) step.checkpoint = ticksToIso(end);
       } else {
         const position: LegacyPosition = {

@@ -24,6 +24,13 @@ export interface IncidentEvent {
   dataschema: string;
   /** Only on a claim-check reference: the blob holding the whole event. */
   dataref?: string;
+  /**
+   * Extension attribute, only on a version the completeness sweep found undelivered and delivered late
+   * (src/sweep/): `sweep`. Same `id` as a delivery by the sync would have had.
+   */
+  relayrepair?: 'sweep';
+  /** Extension attribute beside `relayrepair`: why the version was missed, when the relay can tell. */
+  relayrepairreason?: string;
   data: IncidentEventData;
 }
 
@@ -44,4 +51,9 @@ export function toIncidentEvent(version: IncidentVersion): IncidentEvent {
     dataschema: EVENT_DATA_SCHEMA,
     data: { header, incident: version.raw },
   };
+}
+
+/** The event of a version the completeness sweep repairs: the same event, marked with why it was missed. */
+export function toRepairedEvent(version: IncidentVersion, reason: string): IncidentEvent {
+  return { ...toIncidentEvent(version), relayrepair: 'sweep', relayrepairreason: reason };
 }
