@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, startupWarnings } from '../config/settings';
 import { createRelay } from '../relay';
 import { readLocalSettings } from './local-settings';
 import { runSync } from './sync-command';
+import { runSweep } from './sweep-command';
 import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
@@ -19,6 +20,7 @@ const USAGE = `Usage: defender-relay <command> [options]
 
 Commands:
   sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
+  sweep [--tenant <id>]... [--hours <n>]        completeness sweep now: check and repair delivery
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
 ${TENANTS_USAGE}
@@ -71,6 +73,12 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'sync':
       return runSync(createRelay(config), { json: values.json, since: values.since, tenants: values.tenant });
+    case 'sweep':
+      return runSweep(createRelay(config), {
+        json: values.json,
+        tenants: values.tenant,
+        hours: values.hours,
+      });
     case 'status':
       return runStatus(createRelay(config), { json: values.json });
     case 'webhook':

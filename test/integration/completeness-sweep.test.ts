@@ -7,7 +7,9 @@
  */
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { takeAllMessages } from '../../tools/queue-messages';
+import { identityEnv } from '../../tools/simulator/app-settings';
 import { startWorld, uniqueSuffix, type World } from '../helpers/world';
+import { runCli } from '../helpers/cli';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import type { WebhookJob } from '../../src/delivery/webhook-outbox';
 
@@ -208,5 +210,40 @@ describe.each(['graph', 'legacy'] as const)('on the %s API', (api) => {
     expect(hooks.map((e) => e.id).sort()).toEqual([...hidden].sort());
     expectEachOnce([...before, ...queued]);
     expectEachOnce([...beforeHooks, ...hooks]);
+  });
+});
+
+describe('defender-relay sweep', () => {
+  const cliEnv = (world: World) => ({ ...world.env, ...identityEnv(sim) });
+
+  test('--json reports each tenant with what was missing and repaired, and exits 1 when anything was', async () => {
+    const world = await sweepWorld('graph');
+    sim.incidents.seed(world.tenantId, 20);
+    await world.relay.syncAll();
+    const hidden = hideLateUpdates(world, 2);
+    release(world, hidden);
+    const { code, stdout } = await runCli(['sweep', '--json', '--tenant', world.tenantId], cliEnv(world));
+    expect(code).toBe(1);
+    const out = JSON.parse(stdout.trim());
+    expect(out).toMatchObject({ tenants: 1, missing: 2, repaired: 2, failed: 0 });
+    expect(out.perTenant[0]).toMatchObject({ tenantId: world.tenantId, outcome: 'complete', missing: 2 });
+    expect(out.perTenant[0].repairs.map((r: { versionKey: string }) => r.versionKey).sort()).toEqual(
+      [...hidden].sort(),
+    );
+    expect(out.perTenant[0].provenThrough).toBe(out.perTenant[0].until);
+
+    // Nothing missing now: exit 0, one line per tenant.
+    const human = await runCli(['sweep', '--tenant', world.tenantId], cliEnv(world));
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`${world.tenantId}  complete: `);
+    expect(human.stdout).toContain('0 missing, 0 repaired');
+    expect(human.stdout).toContain('1 tenant(s) swept; 0 version(s) were missing.');
+  });
+
+  test('--hours that is not a whole number of hours exits 2 and says why', async () => {
+    const world = await sweepWorld('graph');
+    const { code, stderr } = await runCli(['sweep', '--hours', 'lots'], cliEnv(world));
+    expect(code).toBe(2);
+    expect(stderr).toContain('--hours: "lots" is not a whole number of hours from 1 to 168');
   });
 });
