@@ -17,6 +17,7 @@ import type { Relay } from '../relay';
 import { DEFAULT_SENDER } from '../config/inbound-senders';
 import type { ApiFlavour } from '../defender/incident';
 import { legacyWarning } from '../defender/legacy-retirement';
+import { completenessHealth, completenessRow, type CompletenessRow } from '../sweep/completeness-status';
 
 export interface HealthCheck {
   name: string;
@@ -26,6 +27,8 @@ export interface HealthCheck {
   detail: string;
   /** Per-tenant lag, seconds. */
   lagSeconds?: number;
+  /** The completeness sweep's figures (checks named `completeness:<tenant>`). */
+  completeness?: CompletenessRow;
 }
 
 export interface HealthReport {
@@ -44,7 +47,7 @@ export interface HealthOptions {
 
 type HealthRelay = Pick<
   Relay,
-  'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user' | 'inbound'
+  'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user' | 'inbound' | 'sweepState'
 >;
 
 function message(error: unknown): string {
@@ -244,6 +247,15 @@ export async function runHealthChecks(
         };
       }
       return { ok: true, lagSeconds, detail: `Tenant ${tenantId}: checkpoint ${lagSeconds ?? '?'} s old.` };
+    });
+  }
+
+  // Per-tenant completeness (the sweep, docs/completeness.md): optional, so a miss degrades the answer.
+  const sweepLag = Math.round(config.sweep.windowMs / 1000) + 3 * 3600;
+  for (const tenantId of tenants) {
+    check(`completeness:${tenantId}`, false, async () => {
+      const row = completenessRow(tenantId, await relay.sweepState.get(tenantId), now());
+      return { ...completenessHealth(row, sweepLag), completeness: row };
     });
   }
 

@@ -23,6 +23,8 @@ export function reportSweepMetrics(log: Logger, r: SweepResult): void {
     apiCalls: r.apiCalls,
     durationMs: r.durationMs,
   });
+  if (r.repaired > 0)
+    emitMetric(log, 'relay.delivery', { tenantId: r.tenantId, destination: 'queue', count: r.repaired });
 }
 
 /** One line for the logs and the CLI. */

@@ -10,6 +10,8 @@ import { takeAllMessages } from '../../tools/queue-messages';
 import { identityEnv } from '../../tools/simulator/app-settings';
 import { startWorld, uniqueSuffix, type World } from '../helpers/world';
 import { runCli } from '../helpers/cli';
+import { runStatus } from '../../src/cli/status-command';
+import { runHealthChecks } from '../../src/health/checks';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import type { WebhookJob } from '../../src/delivery/webhook-outbox';
 
@@ -246,4 +248,56 @@ describe('defender-relay sweep', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--hours: "lots" is not a whole number of hours from 1 to 168');
   });
+});
+
+test('status, the deep health check and the metric show per tenant what was proven, checked, missing and repaired', async () => {
+  const world = await sweepWorld('graph');
+  sim.incidents.seed(world.tenantId, 20);
+  await world.relay.syncAll();
+  const hidden = hideLateUpdates(world, 1);
+  release(world, hidden);
+  const logs: string[] = [];
+  const [sweep] = await world.relay.sweepAll({ log: (l) => logs.push(l) });
+  const metric = logs
+    .filter((l) => l.startsWith('RelayMetric '))
+    .map((l) => JSON.parse(l.slice(12)))
+    .find((m) => m.name === 'relay.sweep.completed');
+  expect(metric).toMatchObject({
+    tenantId: world.tenantId,
+    outcome: 'complete',
+    checked: sweep!.checked,
+    missing: 1,
+    repaired: 1,
+    provenThrough: sweep!.until,
+  });
+  expect(typeof metric.lagSeconds).toBe('number');
+
+  let text = '';
+  await runStatus(world.relay, { json: true, out: { write: (t: string) => (text += t) } as never });
+  const row = JSON.parse(text).completeness.find((r: { tenantId: string }) => r.tenantId === world.tenantId);
+  expect(row).toMatchObject({
+    provenThrough: sweep!.until,
+    checked: sweep!.checked,
+    missing: 1,
+    repaired: 1,
+  });
+  expect(row.totalMissing).toBe(1);
+  let human = '';
+  await runStatus(world.relay, { json: false, out: { write: (t: string) => (human += t) } as never });
+  expect(human).toContain('PROVEN THROUGH');
+  expect(human).toContain(sweep!.until!);
+
+  const health = await runHealthChecks(world.relay);
+  const check = health.checks.find((c) => c.name === `completeness:${world.tenantId}`)!;
+  expect(check.ok).toBe(false);
+  expect(check.required).toBe(false);
+  expect(check.detail).toContain('found 1 version(s) undelivered and repaired 1');
+  expect(check.completeness).toMatchObject({ missing: 1, provenThrough: sweep!.until });
+
+  // A clean sweep after it: healthy again.
+  await world.relay.sweepAll();
+  const after = await runHealthChecks(world.relay);
+  const ok = after.checks.find((c) => c.name === `completeness:${world.tenantId}`)!;
+  expect(ok.ok).toBe(true);
+  expect(ok.detail).toContain('completeness proven through');
 });
