@@ -5,6 +5,7 @@
  * sweep finds nothing; a sweep stopped by its budget resumes; the sync and the sweep at once deliver
  * nothing twice.
  */
+import { InvocationContext, type Timer } from '@azure/functions';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { takeAllMessages } from '../../tools/queue-messages';
 import { identityEnv } from '../../tools/simulator/app-settings';
@@ -12,6 +13,8 @@ import { startWorld, uniqueSuffix, type World } from '../helpers/world';
 import { runCli } from '../helpers/cli';
 import { runStatus } from '../../src/cli/status-command';
 import { runHealthChecks } from '../../src/health/checks';
+import { sweepSchedulerHandler } from '../../src/functions/sweep-scheduler';
+import { sweepWorkerHandler } from '../../src/functions/sweep-worker';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import type { WebhookJob } from '../../src/delivery/webhook-outbox';
 
@@ -300,4 +303,25 @@ test('status, the deep health check and the metric show per tenant what was prov
   const ok = after.checks.find((c) => c.name === `completeness:${world.tenantId}`)!;
   expect(ok.ok).toBe(true);
   expect(ok.detail).toContain('completeness proven through');
+});
+
+test('the sweep timer puts one job per enabled tenant on its queue; the worker sweeps each; a malformed job throws', async () => {
+  const world = await sweepWorld('graph');
+  sim.incidents.seed(world.tenantId, 10);
+  await world.relay.syncAll();
+  const logs: string[] = [];
+  const context = () =>
+    new InvocationContext({ functionName: 'sweep', logHandler: (_l, ...args) => logs.push(args.join(' ')) });
+  await sweepSchedulerHandler(world.relay)({ isPastDue: false } as Timer, context());
+  const queue = world.relay.storage.queues.getQueueClient(world.config.sweep.jobsQueue);
+  const jobs = await takeAllMessages<Record<string, unknown>>(queue);
+  expect(jobs).toEqual([
+    expect.objectContaining({ kind: 'sweep', tenantId: world.tenantId, reason: 'schedule' }),
+  ]);
+  await sweepWorkerHandler(world.relay)(jobs[0], context());
+  expect(logs.some((l) => l.includes(`Tenant ${world.tenantId} completeness sweep complete:`))).toBe(true);
+  expect((await world.relay.sweepState.get(world.tenantId))?.provenThrough).toBeDefined();
+  await expect(
+    sweepWorkerHandler(world.relay)({ kind: 'sweep', tenantId: 'nope' }, context()),
+  ).rejects.toThrow(/not a sweep job: .*tenantId is not a tenant id/);
 });
