@@ -184,6 +184,20 @@ param syncJobsQueueName string = 'relay-sync-jobs'
 @description('SYNC_TENANT_CONCURRENCY: tenants one process syncs at once outside the fan-out (CLI).')
 param syncTenantConcurrency int = 8
 
+@description('SWEEP_SCHEDULE: NCRONTAB schedule of the completeness sweep timer (hourly).')
+param sweepSchedule string = '0 17 * * * *'
+
+@description('SWEEP_WINDOW_HOURS: how far back the completeness sweep checks delivery; delivered records are kept this long.')
+@minValue(1)
+@maxValue(168)
+param sweepWindowHours int = 24
+
+@description('SWEEP_MAX_API_CALLS_PER_RUN: per-tenant call budget of one sweep (apart from the sync\'s).')
+param sweepMaxApiCallsPerRun int = 300
+
+@description('SWEEP_JOBS_QUEUE_NAME: queue of per-tenant sweep jobs (the fan-out).')
+param sweepJobsQueueName string = 'relay-sweep-jobs'
+
 @description('LEASES_CONTAINER_NAME: blob container of per-tenant leases.')
 param leasesContainerName string = 'relay-leases'
 
@@ -273,6 +287,7 @@ var deploymentContainerName = 'app-package-${take(token, 12)}'
 var relayQueues = [
   incidentsQueueName
   syncJobsQueueName
+  sweepJobsQueueName
   webhookOutboxQueueName
   inboundRetryQueueName
 ]
@@ -405,6 +420,11 @@ var appSettings = {
   SYNC_MAX_RUN_SECONDS: string(syncMaxRunSeconds)
   SYNC_JOBS_QUEUE_NAME: syncJobsQueueName
   SYNC_TENANT_CONCURRENCY: string(syncTenantConcurrency)
+  // Completeness sweep.
+  SWEEP_SCHEDULE: sweepSchedule
+  SWEEP_WINDOW_HOURS: string(sweepWindowHours)
+  SWEEP_MAX_API_CALLS_PER_RUN: string(sweepMaxApiCallsPerRun)
+  SWEEP_JOBS_QUEUE_NAME: sweepJobsQueueName
   LEASES_CONTAINER_NAME: leasesContainerName
   GRAPH_CALLS_PER_MINUTE: string(graphCallsPerMinute)
   LEGACY_CALLS_PER_MINUTE: string(legacyCallsPerMinute)

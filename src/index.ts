@@ -9,6 +9,8 @@ import { loadFunctionsConfig } from './functions/config-failure';
 import { createRelay, type Relay } from './relay';
 import { syncSchedulerHandler } from './functions/sync-scheduler';
 import { syncWorkerOptions } from './functions/sync-worker';
+import { sweepSchedulerHandler } from './functions/sweep-scheduler';
+import { sweepWorkerOptions } from './functions/sweep-worker';
 import { ALL_METHODS, HTTP_FUNCTIONS } from './functions/http-functions';
 import { inboundRetryOptions } from './functions/inbound-webhook';
 import { webhookDeliveryOptions } from './functions/webhook-delivery';
@@ -27,6 +29,9 @@ for (const warning of startWarnings(config)) console.warn(warning);
 // Fan-out: the timer only schedules one job per tenant; the worker syncs one tenant per job.
 app.timer('syncScheduler', { schedule: config.sync.schedule, handler: syncSchedulerHandler(relay) });
 app.storageQueue('syncWorker', syncWorkerOptions(relay));
+// The completeness sweep (docs/completeness.md): the same fan-out on its own schedule and queue.
+app.timer('sweepScheduler', { schedule: config.sweep.schedule, handler: sweepSchedulerHandler(relay) });
+app.storageQueue('sweepWorker', sweepWorkerOptions(relay));
 app.storageQueue('webhookDelivery', webhookDeliveryOptions(relay));
 // Inbound updates whose first application failed are retried from their queue (then -poison).
 app.storageQueue('inboundRetry', inboundRetryOptions(relay));

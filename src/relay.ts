@@ -42,8 +42,10 @@ import { DefenderActions } from './defender/actions';
 import { ACTIONS_API } from './defender/legacy-retirement';
 import { InboundUpdates } from './inbound/inbound-updates';
 import { VersionLedger } from './two-way/version-ledger';
+import { sweepUseCases, type SweepUseCases } from './sweep/sweep-use-cases';
 
-export interface Relay {
+/** The completeness sweep (src/sweep/): `sweepTenant`, `sweepAll`, `sweepJobs`, `sweepState`. */
+export interface Relay extends SweepUseCases {
   config: RelayConfig;
   storage: StorageClients;
   state: StateStore;
@@ -136,12 +138,23 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
   });
   const sync = syncUseCases(config, storage, readers, tenants, options.log);
   const actions = actionsFactory(config, limiters);
+  const sweep = sweepUseCases({
+    config,
+    storage,
+    state: sync.state,
+    destinations: sync.destinations,
+    leases: sync.leases,
+    readerFor: (tenantId) => sync.tenantSync.readerFor(tenantId),
+    enabledTenantIds: () => tenants.enabledTenantIds(),
+    log: options.log,
+  });
   return {
     config,
     storage,
     secrets,
     tokens,
     ...sync,
+    ...sweep,
     source: readers[config.api],
     readers,
     tenants,
@@ -252,7 +265,8 @@ function syncUseCases(
     apiOf: (tenantId) => tenants.apiOf(tenantId),
     destinations,
     state,
-    settings: config.sync,
+    // Delivered records are kept for the completeness sweep's window, which checks against them.
+    settings: { ...config.sync, recordRetentionMs: config.sweep.windowMs },
     log: relayLog,
     ledger: versionLedger(config, storage),
   });

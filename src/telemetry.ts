@@ -8,7 +8,9 @@ export type MetricName =
   | 'relay.sync.failed'
   | 'relay.delivery'
   | 'relay.delivery.poisoned'
-  | 'relay.read.fallback';
+  | 'relay.read.fallback'
+  | 'relay.sweep.completed'
+  | 'relay.sweep.failed';
 
 export type Logger = (message: string) => void;
 

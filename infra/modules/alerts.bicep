@@ -171,4 +171,46 @@ resource tenantLag 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   }
 }
 
-output ruleIds string[] = [syncFailures.id, poisonGrowing.id, tenantLag.id]
+// The completeness sweep (docs/completeness.md) found versions the sync had not delivered: it repaired
+// them, but a miss means a bug or an API fault worth a look (the log lines 'repaired …' say which and why).
+resource sweepMissing 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${namePrefix}-sweep-missing'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Defender Relay: completeness sweep found versions missing'
+    description: 'The completeness sweep of a tenant found incident versions that had not been delivered (relay.sweep.completed missing > 0) and repaired them. Look at the sweepWorker log lines "repaired": which versions and why they were missed.'
+    severity: 2
+    enabled: true
+    scopes: [appInsightsId]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    autoMitigate: true
+    criteria: {
+      allOf: [
+        {
+          query: '${metricPrelude} | where name == "relay.sweep.completed" | extend missing = todouble(m.missing) | project timestamp, tenantId = tostring(m.tenantId), missing'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'missing'
+          operator: 'GreaterThan'
+          threshold: 0
+          dimensions: [
+            {
+              name: 'tenantId'
+              operator: 'Include'
+              values: ['*']
+            }
+          ]
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: actions
+  }
+}
+
+output ruleIds string[] = [syncFailures.id, poisonGrowing.id, tenantLag.id, sweepMissing.id]

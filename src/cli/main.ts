@@ -10,6 +10,7 @@ import { createCliRelay as createRelay } from './cli-relay';
 import { applyLocalSettings, readLocalSettings, SettingsFileError } from './local-settings';
 import { describeStorageFailure, isStorageFailure } from '../storage/storage-errors';
 import { runSync } from './sync-command';
+import { runSweep } from './sweep-command';
 import { runCheck } from './check-command';
 import { runStatus } from './status-command';
 import { runWebhookCommand } from './webhook-command';
@@ -24,6 +25,7 @@ const USAGE = `Usage: defender-relay <command> [options]
 Commands:
   sync [--since <ISO time>] [--tenant <id>]...   sync incidents now (a backfill with --since)
        [--deliver-webhooks]                      then send the webhook jobs it queued from here
+  sweep [--tenant <id>]... [--hours <n>]        completeness sweep now: check and repair delivery
   status                                        per-tenant checkpoint, lag and last error
   webhook test <name>                           send a signed test event to one webhook destination
 ${WEBHOOKS_USAGE}
@@ -41,7 +43,17 @@ Options:
 Settings come from the environment, as in the Function App (see the README's settings table).
 Exit status: 0 when every tenant synced, 1 when any tenant failed, 2 on a usage or configuration error.`;
 
-const COMMANDS = new Set(['sync', 'status', 'webhook', 'webhooks', 'tenants', 'migrate', 'check', 'replay']);
+const COMMANDS = new Set([
+  'sync',
+  'sweep',
+  'status',
+  'webhook',
+  'webhooks',
+  'tenants',
+  'migrate',
+  'check',
+  'replay',
+]);
 
 /** A usage error: the reason and the usage on stderr, exit status 2. */
 function usageError(reason: string): number {
@@ -109,6 +121,12 @@ export async function main(argv: string[]): Promise<number> {
         since: values.since,
         tenants: values.tenant,
         deliverWebhooks: values['deliver-webhooks'],
+      });
+    case 'sweep':
+      return runSweep(createRelay(config), {
+        json: values.json,
+        tenants: values.tenant,
+        hours: values.hours,
       });
     case 'status':
       return runStatus(createRelay(config), { json: values.json });

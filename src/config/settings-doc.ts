@@ -180,6 +180,26 @@ export const SETTINGS_DOC: Record<SettingName, SettingDoc> = {
     default: '8',
     description: 'How many tenants one process syncs at once outside the fan-out (the CLI, `npm run demo`).',
   },
+  SWEEP_SCHEDULE: {
+    default: '0 17 * * * *',
+    description:
+      "NCRONTAB schedule of the completeness sweep timer (hourly, at minute 17, away from the sync's 5-minute marks). See docs/completeness.md.",
+  },
+  SWEEP_WINDOW_HOURS: {
+    default: '24',
+    description:
+      "How far back the sweep checks that every current incident version was delivered (ending before the sync's overlap); delivered records are kept this long.",
+  },
+  SWEEP_MAX_API_CALLS_PER_RUN: {
+    default: '300',
+    description:
+      "Per-tenant call budget of one sweep, apart from the sync's (the per-tenant rate limits are shared); a sweep stopped by it resumes next time.",
+  },
+  SWEEP_JOBS_QUEUE_NAME: {
+    default: 'relay-sweep-jobs',
+    description:
+      'Queue of per-tenant sweep jobs: the sweep timer puts one job per tenant on it; a queue-triggered worker sweeps one tenant per job.',
+  },
   LEASES_CONTAINER_NAME: {
     default: 'relay-leases',
     description:

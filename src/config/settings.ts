@@ -85,6 +85,10 @@ export const settingsSchema = z.object({
   SYNC_MAX_RUN_SECONDS: intIn(10, 3600).default(240),
   SYNC_JOBS_QUEUE_NAME: queueName.default('relay-sync-jobs'),
   SYNC_TENANT_CONCURRENCY: intIn(1, 64).default(8),
+  SWEEP_SCHEDULE: ncrontab.default('0 17 * * * *'),
+  SWEEP_WINDOW_HOURS: intIn(1, 168).default(24),
+  SWEEP_MAX_API_CALLS_PER_RUN: intIn(1, 100_000).default(300),
+  SWEEP_JOBS_QUEUE_NAME: queueName.default('relay-sweep-jobs'),
   LEASES_CONTAINER_NAME: z
     .string()
     .trim()
@@ -174,6 +178,8 @@ export interface RelayConfig {
     legacyCallsPerMinute: number;
     legacyCallsPerHour: number;
   };
+  /** The completeness sweep (src/sweep/): its schedule, window, own call budget and fan-out queue. */
+  sweep: { schedule: string; windowMs: number; maxApiCallsPerRun: number; jobsQueue: string };
   http: { timeoutMs: number; maxRetries: number };
   /** User context (on-behalf-of): who may call, with which scope / role. */
   user: { allowedTenants: string[]; requiredScope: string; requiredRole?: string };
@@ -467,6 +473,12 @@ function toRelayConfig(
       graphCallsPerMinute: s.GRAPH_CALLS_PER_MINUTE,
       legacyCallsPerMinute: s.LEGACY_CALLS_PER_MINUTE,
       legacyCallsPerHour: s.LEGACY_CALLS_PER_HOUR,
+    },
+    sweep: {
+      schedule: s.SWEEP_SCHEDULE,
+      windowMs: s.SWEEP_WINDOW_HOURS * 3_600_000,
+      maxApiCallsPerRun: s.SWEEP_MAX_API_CALLS_PER_RUN,
+      jobsQueue: s.SWEEP_JOBS_QUEUE_NAME,
     },
     http: { timeoutMs: s.DEFENDER_REQUEST_TIMEOUT_SECONDS * 1000, maxRetries: s.DEFENDER_MAX_RETRIES },
     user: {

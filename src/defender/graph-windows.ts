@@ -51,6 +51,8 @@ interface Window {
 
 interface Traversal {
   end: bigint;
+  /** The end was given (`ReadStart.until`), not taken from the server's clock: the final checkpoint is it. */
+  fixed?: boolean;
   /** The parts of [checkpoint, end) still to read, oldest first, contiguous. */
   windows: Window[];
 }
@@ -80,6 +82,10 @@ export class GraphWindowReader implements IncidentReader {
     const pager = new GraphPager(this.http, this.baseUrl, this.portalUrl, tenantId, start.budget, start.log);
     const ctx: Ctx = { tenantId, log: start.log, pager };
     let t = parsePosition(start.position);
+    if (!t && start.until !== undefined) {
+      t = fixedWindow(toTicks(start.from), toTicks(start.until));
+      if (t.windows.length === 0) yield step(t, [], []);
+    }
     if (!t) {
       // The first page has no upper bound: its answer says what time it is at the server (B).
       const from = toTicks(start.from);
@@ -213,11 +219,21 @@ function query(w: Window): GraphQuery {
 
 function step(t: Traversal, incidents: IncidentVersion[], malformed: string[]): ReadStep {
   const head = t.windows[0];
+  const last = t.fixed ? t.end : t.end - ONE_SECOND;
   return {
     incidents,
     malformed,
     position: head ? serialize(t) : null,
-    checkpoint: ticksToIso(head && head.start < t.end - ONE_SECOND ? head.start : t.end - ONE_SECOND),
+    checkpoint: ticksToIso(head && head.start < last ? head.start : last),
+  };
+}
+
+/** A window with an explicit end [from, until): paged like any other, its first page bounded too. */
+function fixedWindow(from: bigint, until: bigint): Traversal {
+  return {
+    end: until,
+    fixed: true,
+    windows: from < until ? [{ start: from, end: until, mode: 'created' }] : [],
   };
 }
 
@@ -274,6 +290,7 @@ function tooManyAtOneTime(w: Window, pageSize: number): DefenderApiError {
 function serialize(t: Traversal): string {
   return JSON.stringify({
     b: t.end.toString(),
+    ...(t.fixed ? { f: 1 } : {}),
     w: t.windows.map((w) => [
       w.start.toString(),
       w.end.toString(),
@@ -286,7 +303,7 @@ function serialize(t: Traversal): string {
 function parsePosition(position: string | undefined): Traversal | undefined {
   if (!position) return undefined;
   try {
-    const p = JSON.parse(position) as { b?: unknown; w?: unknown };
+    const p = JSON.parse(position) as { b?: unknown; w?: unknown; f?: unknown };
     if (typeof p.b !== 'string' || !Array.isArray(p.w)) return undefined;
     const windows = p.w.map((row: unknown): Window => {
       const [s, e, m, c] = row as [string, string, string, string];
@@ -295,7 +312,7 @@ function parsePosition(position: string | undefined): Traversal | undefined {
       if (w.end <= w.start) throw new Error('empty window');
       return w;
     });
-    return { end: BigInt(p.b), windows };
+    return { end: BigInt(p.b), windows, ...(p.f === 1 ? { fixed: true } : {}) };
   } catch {
     return undefined;
   }

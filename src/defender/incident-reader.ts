@@ -12,6 +12,11 @@ import type { Logger } from '../telemetry';
 export interface ReadStart {
   /** Read versions updated at or after this time (canonical timestamp). */
   from: string;
+  /**
+   * Read only versions updated before this time (canonical timestamp): a window with an explicit end (the
+   * completeness sweep's, which ends before the sync's overlap). Absent: up to the server's clock.
+   */
+  until?: string;
   /** A traversal's position from an earlier step (`ReadStep.position`), to resume it. */
   position?: string;
   budget?: RunBudget;

@@ -14,6 +14,10 @@
  * of the traversal's first answer: every version updated before it was in the result from the first page
  * on, and so has been read by the end, unless an incident moved, when it is the moved incident's older
  * time (the checkpoint). It is kept in the position, so a resumed traversal keeps its first answer's time.
+ *
+ * A window with an explicit end (`until`, the completeness sweep's) is read the same way, without an upper
+ * bound on the filter (which would let an incident updated meanwhile leave the result and shift the
+ * offsets): versions at or after `until` are dropped here, and the checkpoint is at most `until`.
  */
 import type { DefenderHttp } from './http';
 import type { IncidentReader, ReadStart, ReadStep } from './incident-reader';
@@ -51,6 +55,7 @@ export class LegacyOffsetReader implements IncidentReader {
     // A traversal resumed from a position written before positions kept their first answer's time proves
     // nothing past its checkpoint.
     const knowsStart = !start.position || startedAt !== undefined;
+    const until = start.until !== undefined ? toTicks(start.until) : undefined;
     const seenVersion = new Map<string, bigint>();
     let sawNextLink = false;
     let url = this.url(filter, skip);
@@ -81,12 +86,22 @@ export class LegacyOffsetReader implements IncidentReader {
       // No next link: a short page is the last one. A full page is the last one too when this API has been
       // sending next links (it would have sent one); otherwise page on with $skip.
       const last = !next && (page.count < this.pageSize || sawNextLink);
-      const step: ReadStep = { incidents: page.incidents, malformed: page.malformed, position: null };
+      const incidents =
+        until === undefined
+          ? page.incidents
+          : page.incidents.filter((i) => toTicks(i.header.lastUpdate) < until);
+      const step: ReadStep = { incidents, malformed: page.malformed, position: null };
       if (last) {
-        const end =
+        let end =
           movedFloor !== undefined && maxSeen !== undefined && movedFloor < maxSeen ? movedFloor : maxSeen;
+        if (until !== undefined && (end === undefined || end > until)) end = until;
         if (end !== undefined) step.checkpoint = ticksToIso(end);
-        step.readThrough = end !== undefined && end === movedFloor ? ticksToIso(end) : startedAt;
+        const through = end !== undefined && end === movedFloor ? ticksToIso(end) : startedAt;
+        // A window with an end is read completely up to that end, not past it.
+        step.readThrough =
+          through !== undefined && until !== undefined && toTicks(through) > until
+            ? ticksToIso(until)
+            : through;
       } else {
         const position: LegacyPosition = {
           skip,

@@ -30,6 +30,13 @@ export interface IncidentEvent {
   relayechoid?: string;
   /** Extension: a merged (`redirected`) incident's version names the incident it was merged into. */
   relaymergedinto?: string;
+  /**
+   * Extension attribute, only on a version the completeness sweep found undelivered and delivered late
+   * (src/sweep/): `sweep`. Same `id` as a delivery by the sync would have had.
+   */
+  relayrepair?: 'sweep';
+  /** Extension attribute beside `relayrepair`: why the version was missed, when the relay can tell. */
+  relayrepairreason?: string;
   data: IncidentEventData;
 }
 
@@ -53,4 +60,9 @@ export function toIncidentEvent(version: IncidentVersion): IncidentEvent {
       : {}),
     data: { header, incident: version.raw },
   };
+}
+
+/** The event of a version the completeness sweep repairs: the same event, marked with why it was missed. */
+export function toRepairedEvent(version: IncidentVersion, reason: string): IncidentEvent {
+  return { ...toIncidentEvent(version), relayrepair: 'sweep', relayrepairreason: reason };
 }

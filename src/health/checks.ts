@@ -23,6 +23,7 @@ import { legacyWarning } from '../defender/legacy-retirement';
 import { lagVerdict } from './lag-check';
 import { storageError } from '../storage/storage-errors';
 import { checkWebhookDestination } from './webhook-checks';
+import { completenessHealth, completenessRow, type CompletenessRow } from '../sweep/completeness-status';
 
 export interface HealthCheck {
   name: string;
@@ -32,6 +33,8 @@ export interface HealthCheck {
   detail: string;
   /** Per-tenant lag, seconds. */
   lagSeconds?: number;
+  /** The completeness sweep's figures (checks named `completeness:<tenant>`). */
+  completeness?: CompletenessRow;
 }
 
 export interface HealthReport {
@@ -50,7 +53,7 @@ export interface HealthOptions {
 
 type HealthRelay = Pick<
   Relay,
-  'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user' | 'inbound'
+  'config' | 'secrets' | 'tokens' | 'storage' | 'state' | 'tenants' | 'user' | 'inbound' | 'sweepState'
 >;
 
 function message(error: unknown): string {
@@ -229,6 +232,15 @@ export async function runHealthChecks(
         maxLag,
         initialLookbackMs: config.sync.initialLookbackMs,
       });
+    });
+  }
+
+  // Per-tenant completeness (the sweep, docs/completeness.md): optional, so a miss degrades the answer.
+  const sweepLag = Math.round(config.sweep.windowMs / 1000) + 3 * 3600;
+  for (const tenantId of tenants) {
+    check(`completeness:${tenantId}`, false, async () => {
+      const row = completenessRow(tenantId, await relay.sweepState.get(tenantId), now());
+      return { ...completenessHealth(row, sweepLag), completeness: row };
     });
   }
 

@@ -38,7 +38,8 @@ export class PageRecorder {
   constructor(
     private readonly state: StateStore,
     private readonly tenantId: string,
-    private readonly overlapMs: number,
+    /** How far behind the checkpoint records are kept (the overlap, or the sweep's window). */
+    private readonly retentionMs: number,
     private readonly onRecorded: (versions: number, cursor: string | undefined, readThrough?: string) => void,
   ) {}
 
@@ -92,7 +93,7 @@ export class PageRecorder {
   /** Rows this run wrote that can no longer suppress anything (at most 90, to fit one transaction). */
   private behindHorizon(): RecordRef[] {
     if (!this.storedCursor) return [];
-    const horizon = toTicks(this.storedCursor) - msToTicks(this.overlapMs) - msToTicks(RECORD_MARGIN_MS);
+    const horizon = toTicks(this.storedCursor) - msToTicks(this.retentionMs) - msToTicks(RECORD_MARGIN_MS);
     const forget: RecordRef[] = [];
     while (this.writtenHead < this.written.length && forget.length < 90) {
       const ref = this.written[this.writtenHead] as RecordRef;

@@ -29,6 +29,8 @@ export interface TenantState {
   lastDelivered?: number;
   /** A traversal stopped by its budget or a crash: where to resume it. */
   traversal?: Traversal;
+  /** Where the tenant's first sync started reading: nothing before it was owed (the completeness sweep's floor). */
+  deliveredFrom?: string;
 }
 
 /** A reader's traversal in progress: where it started and its own position (src/defender/incident-reader.ts). */
@@ -82,6 +84,8 @@ export interface StateStore {
   getTenant(tenantId: string): Promise<TenantState | undefined>;
   listTenants(): Promise<TenantState[]>;
   saveCursor(tenantId: string, cursor: string): Promise<void>;
+  /** Stores where the tenant's first sync started reading (TenantState.deliveredFrom). */
+  saveDeliveredFrom(tenantId: string, from: string): Promise<void>;
   /** Stores (or, with null, clears) where an interrupted traversal resumes. */
   saveTraversal(tenantId: string, traversal: Traversal | null): Promise<void>;
   recordRun(tenantId: string, run: { outcome: string; error?: string; delivered: number }): Promise<void>;
@@ -133,6 +137,14 @@ export class TableStateStore implements StateStore {
     await this.ensure();
     await this.table.upsertEntity(
       { partitionKey: tenantId, rowKey: CHECKPOINT_ROW, cursor, cursorUpdatedAt: new Date().toISOString() },
+      'Merge',
+    );
+  }
+
+  async saveDeliveredFrom(tenantId: string, from: string): Promise<void> {
+    await this.ensure();
+    await this.table.upsertEntity(
+      { partitionKey: tenantId, rowKey: CHECKPOINT_ROW, deliveredFrom: from },
       'Merge',
     );
   }
@@ -309,5 +321,6 @@ function toState(e: TableEntityResult<Record<string, unknown>>): TenantState {
     lastErrorAt: s('lastErrorAt'),
     lastDelivered: typeof e.lastDelivered === 'number' ? e.lastDelivered : undefined,
     traversal: toTraversal(s, e),
+    deliveredFrom: s('deliveredFrom'),
   };
 }

@@ -36,7 +36,8 @@ export function newSyncJob(
   };
 }
 
-export class SyncJobQueue {
+/** A queue of jobs (sync jobs by default; the completeness sweep's too, src/sweep/sweep-jobs.ts). */
+export class SyncJobQueue<Job extends object = SyncJob> {
   constructor(private readonly queue: QueueClient) {}
 
   get name(): string {
@@ -46,7 +47,7 @@ export class SyncJobQueue {
   /** Creates what it writes to on first use (once per process). */
   private readonly ensure = onceReady(() => this.queue.createIfNotExists());
 
-  async enqueue(jobs: SyncJob[], options: { delaySeconds?: number } = {}): Promise<void> {
+  async enqueue(jobs: Job[], options: { delaySeconds?: number } = {}): Promise<void> {
     await this.ensure();
     for (const job of jobs) {
       await this.queue.sendMessage(encodeMessage(JSON.stringify(job)), {

@@ -36,6 +36,16 @@ export interface SyncSettings {
   overlapMs: number;
   maxApiCallsPerRun: number;
   maxRunMs: number;
+  /**
+   * How far behind the checkpoint delivered records are kept, when longer than the overlap: the
+   * completeness sweep's window (src/sweep/), which checks versions against them.
+   */
+  recordRetentionMs?: number;
+}
+
+/** How far behind the checkpoint delivered records are kept: the overlap, or the sweep's window. */
+export function recordRetentionMs(settings: SyncSettings): number {
+  return Math.max(settings.overlapMs, settings.recordRetentionMs ?? 0);
 }
 
 export interface TenantSyncResult {
@@ -138,6 +148,9 @@ export class TenantSync {
     const source = await this.readerFor(tenantId);
     const tenant = await this.deps.state.getTenant(tenantId);
     const start = this.startOf(tenant, options, started, source.api);
+    // The first sync of a tenant says from when versions were owed (the completeness sweep's floor).
+    if (start.persist && !tenant?.cursor && !tenant?.deliveredFrom && !tenant?.traversal)
+      await this.deps.state.saveDeliveredFrom(tenantId, start.from);
     const result: TenantSyncResult = {
       tenantId,
       api: source.api,
@@ -198,9 +211,9 @@ export class TenantSync {
   private async finish(tenantId: string, result: TenantSyncResult, started: number): Promise<void> {
     const { state, settings } = this.deps;
     if (result.outcome !== 'failed' && result.checkpoint) {
-      // Records older than the next run's window can never suppress anything again.
+      // Records older than the next run's window (and the sweep's) can never suppress anything again.
       const horizon =
-        toTicks(result.checkpoint) - msToTicks(settings.overlapMs) - msToTicks(RECORD_MARGIN_MS);
+        toTicks(result.checkpoint) - msToTicks(recordRetentionMs(settings)) - msToTicks(RECORD_MARGIN_MS);
       await state
         .pruneDelivered(tenantId, horizon)
         .catch((e: Error) => this.deps.log?.(`prune failed: ${e.message}`));
@@ -259,7 +272,7 @@ class SyncRun {
     this.recorder = new PageRecorder(
       deps.state,
       tenantId,
-      deps.settings.overlapMs,
+      recordRetentionMs(deps.settings),
       (versions, cursor, readThrough) => {
         this.result.delivered += versions;
         if (cursor) this.result.checkpoint = cursor;

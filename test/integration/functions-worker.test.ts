@@ -24,6 +24,7 @@ import { startWorld, uniqueSuffix, type World } from '../helpers/world';
 import { createDestinations } from '../helpers/actions-world';
 import { ALL_METHODS, HTTP_FUNCTIONS } from '../../src/functions/http-functions';
 import { syncWorkerOptions } from '../../src/functions/sync-worker';
+import { sweepWorkerOptions } from '../../src/functions/sweep-worker';
 import { webhookDeliveryOptions } from '../../src/functions/webhook-delivery';
 import { inboundRetryOptions } from '../../src/functions/inbound-webhook';
 
@@ -103,6 +104,11 @@ describeOnWorker('the app on the real Functions worker', () => {
         bindings: [{ type: 'timerTrigger', direction: 'in', schedule: world.config.sync.schedule }],
       },
       syncWorker: { loadError: undefined, bindings: queue(syncWorkerOptions(world.relay)) },
+      sweepScheduler: {
+        loadError: undefined,
+        bindings: [{ type: 'timerTrigger', direction: 'in', schedule: world.config.sweep.schedule }],
+      },
+      sweepWorker: { loadError: undefined, bindings: queue(sweepWorkerOptions(world.relay)) },
       webhookDelivery: { loadError: undefined, bindings: queue(webhookDeliveryOptions(world.relay)) },
       inboundRetry: { loadError: undefined, bindings: queue(inboundRetryOptions(world.relay)) },
     };
@@ -126,7 +132,7 @@ describeOnWorker('the app on the real Functions worker', () => {
     for (const f of HTTP_FUNCTIONS) {
       expect(host.functions.get(f.name)!.bindings.find((b) => b.direction === 'out')?.name).toBe('$return');
     }
-    expect(host.functions.size).toBe(12);
+    expect(host.functions.size).toBe(14);
   });
 
   test('one scheduled round: timer → sync jobs queue → worker → incidents queue, every version once', async () => {

@@ -189,11 +189,12 @@ test('legacy: $skip paging with pages of 100 reads every incident once, in the A
   expect(ids(events)).toEqual(latestVersionKeys(world));
 });
 
-test('the delivered record stays bounded: versions older than the next run’s window are pruned', async () => {
-  const world = await startWorld({ api: 'graph', sim });
+test('the delivered record stays bounded: versions older than the sweep’s window are pruned', async () => {
+  // The completeness sweep checks against the record, so it is kept for the sweep's window (2 hours here).
+  const world = await startWorld({ api: 'graph', sim, env: { SWEEP_WINDOW_HOURS: '2' } });
   const base = simNow() - 5 * 3600_000;
-  // Five hours of updates, one a minute: after the run, only the last ~70 minutes can still be re-read
-  // (the 10-minute overlap plus an hour's margin); older records are gone.
+  // Five hours of updates, one a minute: after the run, only the last ~180 minutes can still be checked
+  // (the 2-hour sweep window plus an hour's margin); older records are gone.
   for (let i = 0; i < 300; i++)
     sim.incidents.create(world.tenantId, {}, { stamp: new Date(base + i * 60_000).toISOString(), alerts: 1 });
   const run = await world.relay.syncAll();
@@ -201,7 +202,8 @@ test('the delivered record stays bounded: versions older than the next run’s w
   const kept = await world.relay.state.deliveredSince(world.tenantId, 0n);
   expect(kept.size).toBeGreaterThan(0);
   // Records are kept a page at a time (one row per page): the page that straddles the horizon stays whole.
-  expect(kept.size).toBeLessThanOrEqual(72 + 50);
+  expect(kept.size).toBeGreaterThanOrEqual(178);
+  expect(kept.size).toBeLessThanOrEqual(182 + 50);
   // The versions still recorded are the newest ones, so the next run still suppresses its overlap.
   const next = await world.relay.syncAll();
   expect(next.incidentsDelivered).toBe(0);

@@ -17,7 +17,7 @@
  *
  * Options: --json (one JSON object on stdout; progress on stderr), --quick (= --scale 0.1: every scenario
  * size times the factor),
- * --only <name,...> (throughput, economy, fanout, backlog, coldstart).
+ * --only <name,...> (throughput, economy, fanout, backlog, coldstart, sweep).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +30,7 @@ import { startSimulator, type AppRegistration, type Simulator } from '../simulat
 import { identityEnv, simulatorAppSettings } from '../simulator/app-settings';
 import { RESULT_PREFIX } from './proc';
 import { printTable } from './report';
+import { sweepBench } from './sweep';
 import { bundleOptions } from '../build-options.cjs';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -695,7 +696,7 @@ export async function main(argv: string[]): Promise<number> {
   const factor = values.scale !== undefined ? Number(values.scale) : values.quick ? 0.1 : 1;
   if (!(factor > 0 && factor <= 1)) throw new Error('--scale must be a number in (0, 1]');
   const scale = factor === 1 ? FULL : scaled(factor);
-  const only = new Set((values.only ?? 'throughput,economy,fanout,backlog,coldstart').split(','));
+  const only = new Set((values.only ?? 'throughput,economy,fanout,backlog,coldstart,sweep').split(','));
   const started = performance.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-bench-'));
   let w: World | undefined;
@@ -714,7 +715,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     log('Building the bundles (esbuild, the settings of tools/build.mjs)…');
     const bundles = await buildAll(dir);
-    if (only.has('throughput') || only.has('economy') || only.has('fanout') || only.has('backlog')) {
+    if (['throughput', 'economy', 'fanout', 'backlog', 'sweep'].some((s) => only.has(s))) {
       w = await world(0);
     }
     let tp: Awaited<ReturnType<typeof throughput>> | undefined;
@@ -781,6 +782,18 @@ export async function main(argv: string[]): Promise<number> {
     if (only.has('coldstart')) {
       log('5. Cold start');
       out.coldStart = await coldStart(bundles, scale);
+    }
+    if (only.has('sweep')) {
+      log('6. Completeness sweep');
+      out.sweep = await withAzurite((azurite) =>
+        sweepBench({
+          sim: w!.sim,
+          clientId: w!.app.clientId,
+          settings: w!.settings(azurite, 'sweep'),
+          versions: Math.round(20_000 * factor),
+          log,
+        }),
+      );
     }
     out.benchmarkWallSeconds = round((performance.now() - started) / 1000, 1);
     if (values.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -92,6 +92,27 @@ export function printTable(out: Json): void {
     row('5 ratio bundle/unbundled', c.ratio, '<= 0.5', get(c, 'targets.met'));
     row('5 bundle size KiB', Math.round((get(c, 'bundled.bytes') as number) / 1024));
   }
+  if (out.sweep) {
+    const sw = out.sweep as Json;
+    row(
+      `6 sweep API calls (${String(sw.versions)}-version day)`,
+      `${String(get(sw, 'sweep.apiCalls'))} (floor ${String(get(sw, 'sweep.floorCalls'))})`,
+    );
+    row(
+      '6 sweep wall s / CPU s',
+      `${String(get(sw, 'sweep.wallSeconds'))} / ${String(get(sw, 'sweep.cpuSeconds'))}`,
+    );
+    row(
+      '6 sweep versions checked / repaired',
+      `${String(get(sw, 'sweep.checked'))} / ${String(get(sw, 'sweep.repaired'))}`,
+      'all hidden repaired',
+      get(sw, 'targets.repairedAll'),
+    );
+    row(
+      '6 delivered record rows / KiB',
+      `${String(get(sw, 'deliveredRecord.rows'))} / ${Math.round((get(sw, 'deliveredRecord.approxBytes') as number) / 1024)}`,
+    );
+  }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length), 6));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   console.log(line(['figure', 'value', 'target', 'met']));

@@ -486,6 +486,21 @@ export class IncidentStore {
     return out;
   }
 
+  /**
+   * Test control, harsher than the service: the incident's newest version is withheld from list and get
+   * calls (they show the version before it, as under eventual consistency) until `release`, however long
+   * that is: late visibility beyond any overlap window (the completeness sweep's tests). The service's own
+   * late visibility is `visibleAfterMs` (a delay after the stamp).
+   */
+  withhold(tenantId: string, id: number | string): void {
+    this.latest(tenantId, Number(id)).visibleAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Ends `withhold`: the newest version is visible from now on. */
+  release(tenantId: string, id: number | string): void {
+    this.latest(tenantId, Number(id)).visibleAt = this.clock();
+  }
+
   visibleOne(tenantId: string, id: number): IncidentVersion | undefined {
     return this.visible(tenantId).find((v) => v.data.id === id);
   }
