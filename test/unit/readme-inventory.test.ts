@@ -13,12 +13,10 @@ test.each(HTTP_FUNCTIONS.map((f) => [f.name, f]))('the README lists the route of
   expect(readme).toMatch(new RegExp(`\`${method} ${route.replace(/[{}/]/g, '\\$&')}\``));
 });
 
-const QUEUE_SETTINGS = [
-  'INCIDENTS_QUEUE_NAME',
-  'SYNC_JOBS_QUEUE_NAME',
-  'WEBHOOK_OUTBOX_QUEUE_NAME',
-  'INBOUND_RETRY_QUEUE_NAME',
-] as const;
+/** Every queue the relay uses is named by a `…_QUEUE_NAME` setting. */
+const QUEUE_SETTINGS = (Object.keys(SETTINGS_DOC) as (keyof typeof SETTINGS_DOC)[]).filter((k) =>
+  k.endsWith('_QUEUE_NAME'),
+);
 
 test.each(QUEUE_SETTINGS)(
   'the storage lists of the README and docs/deploy.md name the queue of %s',
