@@ -78,32 +78,59 @@ function storageFailure(error: unknown, what: string, setting: string): Error {
   return new Error(storageError(error, what, setting), { cause: error });
 }
 
-export async function runHealthChecks(
-  relay: HealthRelay,
-  options: HealthOptions = {},
-): Promise<HealthReport> {
-  const { config } = relay;
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const now = options.now ?? Date.now;
-  const maxLag = options.maxLagSeconds ?? 1800;
-  const checks: Promise<HealthCheck>[] = [];
-  const check = (
-    name: string,
-    required: boolean,
-    fn: () => Promise<string | (Omit<HealthCheck, 'name' | 'required'> & { required?: boolean })>,
-  ) =>
-    checks.push(
-      withTimeout(timeoutMs, name, fn).then(
+type CheckResult = string | (Omit<HealthCheck, 'name' | 'required'> & { required?: boolean });
+
+/** The checks of one report, each started at once and bounded by the per-check timeout. */
+class CheckList {
+  private readonly running: Promise<HealthCheck>[] = [];
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(name: string, required: boolean, fn: () => Promise<CheckResult>): void {
+    this.running.push(
+      withTimeout(this.timeoutMs, name, fn).then(
         (r): HealthCheck =>
           typeof r === 'string' ? { name, required, ok: true, detail: r } : { name, required, ...r },
         (error: unknown): HealthCheck => ({ name, required, ok: false, detail: message(error) }),
       ),
     );
+  }
 
-  // Key Vault.
+  fail(name: string, error: Error): void {
+    this.add(name, true, () => Promise.reject(error));
+  }
+
+  results(): Promise<HealthCheck[]> {
+    return Promise.all(this.running);
+  }
+}
+
+interface CheckContext {
+  relay: HealthRelay;
+  checks: CheckList;
+  now: () => number;
+}
+
+export async function runHealthChecks(
+  relay: HealthRelay,
+  options: HealthOptions = {},
+): Promise<HealthReport> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const ctx: CheckContext = { relay, checks: new CheckList(timeoutMs), now: options.now ?? Date.now };
+  secretChecks(ctx);
+  const apis = await tenantApis(ctx, timeoutMs);
+  tokenChecks(ctx, apis);
+  destinationChecks(ctx);
+  tenantStateChecks(ctx, [...apis.keys()], options.maxLagSeconds ?? 1800);
+  return verdict(await ctx.checks.results(), ctx.now());
+}
+
+/** Key Vault: the app credential, the inbound senders' secrets; and the private-address switch. */
+function secretChecks({ relay, checks }: CheckContext): void {
+  const { config } = relay;
   if (config.credential.kind !== 'federated') {
     const secretName = config.credential.secretName;
-    check(`keyvault:${secretName}`, true, async () => {
+    checks.add(`keyvault:${secretName}`, true, async () => {
       if (!relay.secrets)
         throw new Error('KEY_VAULT_URL is not set: set it to the vault that holds the app credential.');
       await relay.secrets.get(secretName);
@@ -113,7 +140,7 @@ export async function runHealthChecks(
   // Inbound senders: a secret that is there must be a valid Standard Webhooks secret (fail closed); a
   // missing one only means inbound webhooks are not set up, unless INBOUND_SENDERS names the sender.
   for (const sender of config.inbound.senders) {
-    check(`inbound:sender:${sender.name}`, true, async () => {
+    checks.add(`inbound:sender:${sender.name}`, true, async () => {
       if (!relay.secrets) throw new Error('KEY_VAULT_URL is not set: inbound webhooks cannot be verified.');
       const result = await relay.inbound.checkSecret(sender);
       if (result.ok) return result.detail;
@@ -124,8 +151,8 @@ export async function runHealthChecks(
       throw new Error(result.detail);
     });
   }
-  if ((config as { webhooks?: { allowPrivateAddresses?: boolean } }).webhooks?.allowPrivateAddresses) {
-    check('webhooks:private-addresses', false, () =>
+  if (config.webhooks.allowPrivateAddresses) {
+    checks.add('webhooks:private-addresses', false, () =>
       Promise.resolve({
         ok: false,
         detail:
@@ -133,8 +160,14 @@ export async function runHealthChecks(
       }),
     );
   }
+}
 
-  // Tenants: the registry (setting + consented), or the setting when the registry cannot be read.
+/** The tenants synced and the API each reads: the registry, or the settings when it cannot be read. */
+async function tenantApis(
+  { relay, checks }: CheckContext,
+  timeoutMs: number,
+): Promise<Map<string, ApiFlavour>> {
+  const { config } = relay;
   const apis = new Map<string, ApiFlavour>(
     config.tenants.map((t) => [t, config.tenantApis?.[t] ?? config.api]),
   );
@@ -143,54 +176,57 @@ export async function runHealthChecks(
     apis.clear();
     for (const t of entries) if (t.status === 'enabled') apis.set(t.tenantId, t.api);
   } catch (error) {
-    check('storage:tenants', true, () =>
-      Promise.reject(storageFailure(error, 'The tenants table', 'TENANTS_TABLE_NAME')),
-    );
+    checks.fail('storage:tenants', storageFailure(error, 'The tenants table', 'TENANTS_TABLE_NAME'));
   }
-  const tenants = [...apis.keys()];
+  return apis;
+}
 
-  // Tokens: application (and partner) context, per tenant, for the API its sync reads.
+/** Tokens per tenant for the API its sync reads, the legacy API's retirement, user-context keys. */
+function tokenChecks({ relay, checks, now }: CheckContext, apis: Map<string, ApiFlavour>): void {
   for (const [tenantId, api] of apis) {
-    check(`token:application:${tenantId}`, true, async () => {
+    checks.add(`token:application:${tenantId}`, true, async () => {
       await relay.tokens.getToken(tenantId, api);
       return `A ${api === 'graph' ? 'Microsoft Graph' : 'Defender XDR API'} token for tenant ${tenantId} was issued.`;
     });
   }
-  // The legacy API's retirement: a warning per tenant still on it.
   for (const [tenantId, api] of apis) {
     if (api !== 'legacy') continue;
-    check(`api:legacy:${tenantId}`, false, async () => ({
+    checks.add(`api:legacy:${tenantId}`, false, async () => ({
       ok: false,
       detail: legacyWarning(tenantId, now()),
     }));
   }
   // User context: signing keys of each allowed tenant (the OBO exchange uses the app credential above).
-  for (const tenantId of config.user.allowedTenants) {
-    check(`token:user:${tenantId}`, false, async () => {
+  for (const tenantId of relay.config.user.allowedTenants) {
+    checks.add(`token:user:${tenantId}`, false, async () => {
       await relay.user.validator.checkKeys(tenantId);
       return `User tokens of tenant ${tenantId} can be validated (signing keys readable).`;
     });
   }
+}
 
-  // Destinations and stores.
-  check(`destination:queue:${config.names.incidentsQueue}`, true, async () => {
+/** The incidents queue and claim-check container, the webhook outbox and destinations, inbound retries. */
+function destinationChecks({ relay, checks }: CheckContext): void {
+  const { config } = relay;
+  const { incidentsQueue, claimCheckContainer } = config.names;
+  checks.add(`destination:queue:${incidentsQueue}`, true, async () => {
     try {
-      if (!(await relay.storage.queues.getQueueClient(config.names.incidentsQueue).exists())) {
+      if (!(await relay.storage.queues.getQueueClient(incidentsQueue).exists())) {
         throw Object.assign(new Error('missing'), { statusCode: 404 });
       }
-      await relay.storage.blobs.getContainerClient(config.names.claimCheckContainer).getProperties();
+      await relay.storage.blobs.getContainerClient(claimCheckContainer).getProperties();
     } catch (error) {
       throw storageFailure(
         error,
-        `Queue ${config.names.incidentsQueue} or container ${config.names.claimCheckContainer}`,
+        `Queue ${incidentsQueue} or container ${claimCheckContainer}`,
         'INCIDENTS_QUEUE_NAME / CLAIM_CHECK_CONTAINER_NAME',
       );
     }
     return 'The incidents queue and the claim-check container are reachable.';
   });
-  const webhooks = (config as { webhooks?: { destinations: unknown[]; outboxQueue: string } }).webhooks;
-  if (webhooks && webhooks.destinations.length > 0) {
-    check(`destination:webhooks:${webhooks.outboxQueue}`, true, async () => {
+  const { webhooks } = config;
+  if (webhooks.destinations.length > 0) {
+    checks.add(`destination:webhooks:${webhooks.outboxQueue}`, true, async () => {
       try {
         await relay.storage.queues.getQueueClient(webhooks.outboxQueue).getProperties();
       } catch (error) {
@@ -203,10 +239,12 @@ export async function runHealthChecks(
       return `${webhooks.destinations.length} webhook destination(s); the outbox queue is reachable.`;
     });
     // Each destination's secrets: present in Key Vault and usable (src/health/webhook-checks.ts).
-    for (const destination of config.webhooks.destinations)
-      check(`webhook:${destination.name}`, true, () => checkWebhookDestination(relay.secrets, destination));
+    for (const destination of webhooks.destinations)
+      checks.add(`webhook:${destination.name}`, true, () =>
+        checkWebhookDestination(relay.secrets, destination),
+      );
   }
-  check(`inbound:queue:${config.inbound.retryQueue}`, false, async () => {
+  checks.add(`inbound:queue:${config.inbound.retryQueue}`, false, async () => {
     try {
       const q = relay.storage.queues.getQueueClient(config.inbound.retryQueue);
       if (!(await q.exists()))
@@ -217,10 +255,13 @@ export async function runHealthChecks(
       throw storageFailure(error, `Queue ${config.inbound.retryQueue}`, 'INBOUND_RETRY_QUEUE_NAME');
     }
   });
+}
 
-  // Per-tenant lag (src/sync/lag.ts).
+/** Per tenant: the lag (src/sync/lag.ts) and the completeness sweep's figures (docs/completeness.md). */
+function tenantStateChecks({ relay, checks, now }: CheckContext, tenants: string[], maxLag: number): void {
+  const { config } = relay;
   for (const tenantId of tenants) {
-    check(`lag:${tenantId}`, true, async () => {
+    checks.add(`lag:${tenantId}`, true, async () => {
       let state;
       try {
         state = await relay.state.getTenant(tenantId);
@@ -234,22 +275,23 @@ export async function runHealthChecks(
       });
     });
   }
-
-  // Per-tenant completeness (the sweep, docs/completeness.md): optional, so a miss degrades the answer.
+  // Optional, so a miss degrades the answer rather than failing it.
   const sweepLag = Math.round(config.sweep.windowMs / 1000) + 3 * 3600;
   for (const tenantId of tenants) {
-    check(`completeness:${tenantId}`, false, async () => {
+    checks.add(`completeness:${tenantId}`, false, async () => {
       const row = completenessRow(tenantId, await relay.sweepState.get(tenantId), now());
       return { ...completenessHealth(row, sweepLag), completeness: row };
     });
   }
+}
 
-  const results = await Promise.all(checks);
+/** Any required check failed: unhealthy; only optional ones: degraded. */
+function verdict(results: HealthCheck[], now: number): HealthReport {
   const requiredFailed = results.some((c) => !c.ok && c.required);
   const optionalFailed = results.some((c) => !c.ok && !c.required);
   return {
     status: requiredFailed ? 'unhealthy' : optionalFailed ? 'degraded' : 'healthy',
-    checkedAt: new Date(now()).toISOString(),
+    checkedAt: new Date(now).toISOString(),
     checks: results,
   };
 }
