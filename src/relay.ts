@@ -146,6 +146,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     leases: sync.leases,
     readerFor: (tenantId) => sync.tenantSync.readerFor(tenantId),
     enabledTenantIds: () => tenants.enabledTenantIds(),
+    ledger: versionLedger(config, storage),
     log: options.log,
   });
   return {

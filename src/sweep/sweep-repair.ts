@@ -12,6 +12,8 @@ import type { Destination } from '../delivery/destination';
 import { toRepairedEvent } from '../delivery/envelope';
 import type { StateStore } from '../sync/state-store';
 import { TenantBusyError, type TenantLeases } from '../sync/tenant-lease';
+import { outgoingEvents } from '../sync/outgoing-events';
+import type { VersionLedger } from '../two-way/version-ledger';
 
 export interface Missed {
   version: IncidentVersion;
@@ -28,6 +30,8 @@ export interface RepairDeps {
   leases: TenantLeases;
   /** How long a repair waits for a running sync to release the tenant (default 30 s). */
   leaseWaitMs?: number;
+  /** Two-way sync: repaired versions are recorded and echo-marked as the sync's are (docs/two-way.md). */
+  ledger?: VersionLedger;
 }
 
 /** Delivers and records what is still undelivered; returns those versions. Throws TenantBusyError past the wait. */
@@ -41,7 +45,13 @@ export async function repairMissed(deps: RepairDeps, tenantId: string, missed: M
     const delivered = await deps.state.deliveredSince(tenantId, oldest);
     const still = missed.filter((m) => !delivered.has(m.version.versionKey));
     if (still.length === 0) return still;
-    const events = still.map((m) => toRepairedEvent(m.version, m.reason));
+    const reasons = new Map(still.map((m) => [m.version.versionKey, m.reason]));
+    const events = await outgoingEvents(
+      deps.ledger,
+      tenantId,
+      still.map((m) => m.version),
+      (v) => toRepairedEvent(v, reasons.get(v.versionKey)!),
+    );
     for (const destination of deps.destinations) await destination.deliver(events);
     await deps.state.recordDelivered(
       tenantId,

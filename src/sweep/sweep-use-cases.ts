@@ -12,6 +12,7 @@ import type { StateStore } from '../sync/state-store';
 import { TenantBusyError, type TenantLeases } from '../sync/tenant-lease';
 import { SyncJobQueue } from '../sync/sync-jobs';
 import type { Logger } from '../telemetry';
+import type { VersionLedger } from '../two-way/version-ledger';
 import { SweepStateStore } from './sweep-state';
 import { TenantSweep, type SweepOptions, type SweepResult } from './tenant-sweep';
 import type { SweepJob } from './sweep-jobs';
@@ -35,6 +36,8 @@ export interface SweepBuildDeps {
   leases: TenantLeases;
   readerFor(tenantId: string): Promise<IncidentReader>;
   enabledTenantIds(): Promise<string[]>;
+  /** Two-way sync's records: repairs are recorded and echo-marked as the sync's deliveries are. */
+  ledger?: VersionLedger;
   log?: Logger;
 }
 
@@ -47,6 +50,7 @@ export function sweepUseCases(deps: SweepBuildDeps): SweepUseCases {
     destinations: deps.destinations,
     leases: deps.leases,
     sweepState,
+    ledger: deps.ledger,
     settings: {
       windowMs: config.sweep.windowMs,
       overlapMs: config.sync.overlapMs,

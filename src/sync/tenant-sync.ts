@@ -23,7 +23,7 @@ import { BudgetExhaustedError } from '../defender/errors';
 import { newBudget, type RunBudget } from '../defender/http';
 import { canonicalTimestamp, msToTicks, ticksToIso, toTicks } from '../defender/timestamp';
 import { toIncidentEvent, type IncidentEvent } from '../delivery/envelope';
-import { withEcho } from '../delivery/echo';
+import { outgoingEvents } from './outgoing-events';
 import { RETENTION_DAYS, type VersionLedger } from '../two-way/version-ledger';
 import type { Destination } from '../delivery/destination';
 import type { StateStore, TenantState, Traversal } from './state-store';
@@ -339,12 +339,8 @@ class SyncRun {
    * The events of a page: each version's fields are recorded first (a sender can base an update only on a
    * version it received), and versions the relay's own inbound updates produced are marked as echoes.
    */
-  private async events(fresh: IncidentVersion[]): Promise<IncidentEvent[]> {
-    const ledger = this.deps.ledger;
-    if (!ledger) return fresh.map((v) => toIncidentEvent(v));
-    await ledger.recordSnapshots(this.tenantId, fresh);
-    const echoes = await ledger.echoesOf(this.tenantId, fresh);
-    return fresh.map((v) => withEcho(toIncidentEvent(v), echoes.get(v.versionKey)));
+  private events(fresh: IncidentVersion[]): Promise<IncidentEvent[]> {
+    return outgoingEvents(this.deps.ledger, this.tenantId, fresh, (v) => toIncidentEvent(v));
   }
 
   /** The versions of a page not delivered before (now remembered as delivered). */

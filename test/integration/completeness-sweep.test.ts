@@ -5,6 +5,7 @@
  * sweep finds nothing; a sweep stopped by its budget resumes; the sync and the sweep at once deliver
  * nothing twice.
  */
+import crypto from 'node:crypto';
 import { InvocationContext, type Timer } from '@azure/functions';
 import { startSimulator, type Simulator } from '../../tools/simulator';
 import { takeAllMessages } from '../../tools/queue-messages';
@@ -17,6 +18,9 @@ import { sweepSchedulerHandler } from '../../src/functions/sweep-scheduler';
 import { sweepWorkerHandler } from '../../src/functions/sweep-worker';
 import type { IncidentEvent } from '../../src/delivery/envelope';
 import type { WebhookJob } from '../../src/delivery/webhook-outbox';
+import { VersionLedger } from '../../src/two-way/version-ledger';
+import { readIncident } from '../../src/defender/incident';
+import { toTicks } from '../../src/defender/timestamp';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -251,6 +255,67 @@ describe('defender-relay sweep', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--hours: "lots" is not a whole number of hours from 1 to 168');
   });
+});
+
+test("a repaired version the relay's own inbound update produced is its sender's echo: marked, recorded, not sent back", async () => {
+  const suffix = uniqueSuffix();
+  const world = await startWorld({
+    api: 'graph',
+    sim,
+    env: {
+      INBOUND_TABLE_NAME: `inbound${suffix}`,
+      INBOUND_SENDERS: JSON.stringify([
+        { name: 'ticketing', secret: `ticketing-${suffix}`, tenants: [crypto.randomUUID()] },
+      ]),
+      WEBHOOKS: JSON.stringify([
+        {
+          name: 'ticket-hook',
+          urlSecret: `ticket-url-${suffix}`,
+          signingSecret: `ticket-signing-${suffix}`,
+          dropEchoesOf: ['ticketing'],
+        },
+        { name: 'siem', urlSecret: `siem-url-${suffix}`, signingSecret: `siem-signing-${suffix}` },
+      ]),
+      WEBHOOK_OUTBOX_QUEUE_NAME: `outbox-${suffix}`,
+      SWEEP_JOBS_QUEUE_NAME: `sweeps-${suffix}`,
+    },
+  });
+  const outbox = world.relay.storage.queues.getQueueClient(world.config.webhooks.outboxQueue);
+  sim.incidents.seed(world.tenantId, 10);
+  await world.relay.syncAll();
+  await world.drainQueue();
+  await takeAllMessages<WebhookJob>(outbox);
+
+  const [hidden] = hideLateUpdates(world, 1);
+  expect((await world.relay.syncAll()).incidentsDelivered).toBe(0);
+  release(world, [hidden!]);
+  // The version is the one an inbound update of `ticketing` produced: recorded from Defender's answer, as
+  // the inbound path records it (src/two-way/two-way-apply.ts).
+  const [, incidentId] = hidden!.split('/');
+  const version = readIncident(
+    sim.incidents.get(world.tenantId, incidentId!) as unknown as Record<string, unknown>,
+    'graph',
+    world.tenantId,
+    world.config.endpoints.portalUrl,
+  );
+  expect(version.versionKey).toBe(hidden);
+  const ledger = new VersionLedger(world.relay.storage.table(world.config.inbound.table));
+  await ledger.recordEcho(version, { sender: 'ticketing', webhookId: 'msg_late' });
+
+  const [sweep] = await world.relay.sweepAll();
+  expect(sweep).toMatchObject({ missing: 1, repaired: 1 });
+  const [queued] = await world.drainQueue();
+  expect(queued).toMatchObject({
+    id: hidden,
+    relayrepair: 'sweep',
+    relayechosender: 'ticketing',
+    relayechoid: 'msg_late',
+  });
+  const jobs = await takeAllMessages<WebhookJob>(outbox);
+  expect(jobs.map((j) => [j.destination, j.eventId])).toEqual([['siem', hidden]]);
+  // Its fields are recorded, so a sender can base an update on the repaired version.
+  const ticks = toTicks(version.header.lastUpdate);
+  expect(await ledger.snapshot(world.tenantId, incidentId!, ticks)).toBeDefined();
 });
 
 test('status, the deep health check and the metric show per tenant what was proven, checked, missing and repaired', async () => {
