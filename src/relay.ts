@@ -76,6 +76,8 @@ export interface Relay extends SweepUseCases {
   actions(tokens: TokenProvider): DefenderActions;
   /** Inbound webhooks from ticketing / SOAR systems, applied with the application context. */
   inbound: InboundUpdates;
+  /** Two-way sync's records: field snapshots of delivered versions and the relay's own echoes. */
+  ledger: VersionLedger;
 }
 
 export function managedIdentity(config: RelayConfig): TokenCredential {
@@ -136,7 +138,9 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     defaultApi: config.api,
     settingApis: config.tenantApis,
   });
-  const sync = syncUseCases(config, storage, readers, tenants, options.log);
+  // Two-way sync's records (docs/two-way.md): written by inbound updates, read by every delivery path.
+  const ledger = versionLedger(config, storage);
+  const sync = syncUseCases(config, storage, readers, tenants, ledger, options.log);
   const actions = actionsFactory(config, limiters);
   const sweep = sweepUseCases({
     config,
@@ -146,7 +150,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     leases: sync.leases,
     readerFor: (tenantId) => sync.tenantSync.readerFor(tenantId),
     enabledTenantIds: () => tenants.enabledTenantIds(),
-    ledger: versionLedger(config, storage),
+    ledger,
     log: options.log,
   });
   return {
@@ -156,6 +160,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
     tokens,
     ...sync,
     ...sweep,
+    ledger,
     source: readers[config.api],
     readers,
     tenants,
@@ -170,7 +175,7 @@ export function createRelay(config: RelayConfig, options: RelayOptions = {}): Re
       // Incident updates from ticketing / SOAR systems go to Graph, whatever API the tenant's sync reads.
       api: ACTIONS_API,
       actions: actions(tokens),
-      ledger: versionLedger(config, storage),
+      ledger,
     }),
     webhooks: createWebhookDelivery(config, storage, secrets ?? noKeyVault()),
     consent: new ConsentService({
@@ -256,6 +261,7 @@ function syncUseCases(
   storage: StorageClients,
   readers: Record<ApiFlavour, IncidentReader>,
   tenants: TenantRegistry,
+  ledger: VersionLedger,
   relayLog: Logger | undefined,
 ): Pick<Relay, 'state' | 'destinations' | 'tenantSync' | 'leases' | 'syncJobs' | 'syncTenant' | 'syncAll'> {
   const state = new TableStateStore(storage.table(config.names.stateTable));
@@ -269,7 +275,7 @@ function syncUseCases(
     // Delivered records are kept for the completeness sweep's window, which checks against them.
     settings: { ...config.sync, recordRetentionMs: config.sweep.windowMs },
     log: relayLog,
-    ledger: versionLedger(config, storage),
+    ledger,
   });
   const leases = new BlobTenantLeases(storage.blobs.getContainerClient(config.sync.leasesContainer));
   const syncTenant = async (tenantId: string, opts: TenantSyncOptions & { log?: Logger } = {}) => {

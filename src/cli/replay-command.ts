@@ -27,7 +27,10 @@ export interface ReplayCommandOptions {
   err?: NodeJS.WritableStream;
 }
 
-type ReplayRelay = Pick<Relay, 'readers' | 'destinations' | 'tenants' | 'config' | 'storage' | 'webhooks'>;
+type ReplayRelay = Pick<
+  Relay,
+  'readers' | 'destinations' | 'tenants' | 'config' | 'storage' | 'webhooks' | 'ledger'
+>;
 
 function time(
   value: string | undefined,

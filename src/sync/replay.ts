@@ -14,6 +14,7 @@ import type { Relay } from '../relay';
 import { toIncidentEvent } from '../delivery/envelope';
 import { asReplay } from '../delivery/replay-mark';
 import { compareTimestamps } from '../defender/timestamp';
+import { outgoingEvents } from './outgoing-events';
 
 export interface ReplaySelection {
   tenants: string[];
@@ -32,7 +33,7 @@ export interface ReplayResult {
 }
 
 export async function replayVersions(
-  relay: Pick<Relay, 'readers' | 'destinations' | 'tenants'>,
+  relay: Pick<Relay, 'readers' | 'destinations' | 'tenants' | 'ledger'>,
   selection: ReplaySelection,
   now: () => Date = () => new Date(),
 ): Promise<ReplayResult[]> {
@@ -46,10 +47,13 @@ export async function replayVersions(
       const reader = relay.readers[await relay.tenants.apiOf(tenantId)];
       for await (const step of reader.read(tenantId, { from: selection.since })) {
         result.read += step.incidents.length;
-        const events = step.incidents
+        const chosen = step.incidents
           .filter((v) => !wanted || wanted.has(v.header.incidentId))
-          .filter((v) => !selection.until || compareTimestamps(v.header.lastUpdate, selection.until) < 0)
-          .map((v) => asReplay(toIncidentEvent(v), at));
+          .filter((v) => !selection.until || compareTimestamps(v.header.lastUpdate, selection.until) < 0);
+        // Built as the sync builds them: the relay's own echoes stay marked (and dropped where configured).
+        const events = await outgoingEvents(relay.ledger, tenantId, chosen, (v) =>
+          asReplay(toIncidentEvent(v), at),
+        );
         for (const destination of relay.destinations) await destination.deliver(events);
         result.replayed += events.length;
         if (step.position === null) break;
