@@ -147,12 +147,12 @@ test('a tenant throttled beyond the run’s time budget stops cleanly and contin
 });
 
 test('the legacy API’s per-tenant limit is kept by the relay itself: past it, the run stops cleanly', async () => {
-  // Three legacy pages, but at most 2 calls a minute and a 10 s run: the third call would have to wait
+  // Three legacy pages, but at most 2 calls a minute and a 30 s run: the third call would have to wait
   // about a minute, so the run stops with its budget and resumes where it stopped next time.
   const w = await startWorld({
     sim,
     api: 'legacy',
-    env: { LEGACY_CALLS_PER_MINUTE: '2', SYNC_MAX_RUN_SECONDS: '10' },
+    env: { LEGACY_CALLS_PER_MINUTE: '2', SYNC_MAX_RUN_SECONDS: '30' },
   });
   sim.incidents.seed(w.tenantId, 250, { alertsPerIncident: 1 });
   const run = await w.relay.syncAll();
