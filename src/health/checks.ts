@@ -8,7 +8,8 @@
  * - Tokens: an application-context token for each tenant (home and customers: partner context), and for
  *   the user context the signing keys of each allowed tenant (a user token cannot be made without a user).
  * - Destinations: the incidents queue and claim-check container, the webhook outbox queue when webhooks
- *   are configured, and the inbound tables and retry queue.
+ *   are configured, the inbound retry queue, and the inbound table (message ids and the two-way version
+ *   ledger the sync writes).
  * - Per-tenant lag: now minus the time up to which the tenant has been read completely (src/sync/lag.ts),
  *   and the last error.
  * - The legacy API's retirement (2027-02-01): each tenant still reading it is a warning with the days
@@ -254,6 +255,26 @@ function destinationChecks({ relay, checks }: CheckContext): void {
     } catch (error) {
       throw storageFailure(error, `Queue ${config.inbound.retryQueue}`, 'INBOUND_RETRY_QUEUE_NAME');
     }
+  });
+  inboundTableCheck(relay, checks);
+}
+
+/**
+ * The inbound table holds the inbound message ids and the two-way version ledger, which every sync
+ * writes before it delivers (src/two-way/version-ledger.ts): a table the app cannot use stops the sync.
+ */
+function inboundTableCheck(relay: HealthRelay, checks: CheckList): void {
+  const { table } = relay.config.inbound;
+  checks.add(`inbound:table:${table}`, true, async () => {
+    try {
+      const rows = relay.storage.table(table).listEntities({ queryOptions: { select: ['RowKey'] } });
+      await rows.byPage({ maxPageSize: 1 }).next();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404)
+        return `The inbound table ${table} does not exist yet (the first sync creates it).`;
+      throw storageFailure(error, `The inbound table ${table}`, 'INBOUND_TABLE_NAME');
+    }
+    return `The inbound table ${table} (inbound message ids, the two-way version ledger) is reachable.`;
   });
 }
 

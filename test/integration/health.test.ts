@@ -47,6 +47,7 @@ test('deep health is healthy when everything works', async () => {
       expect.objectContaining({ name: `token:application:${world.tenantId}`, ok: true }),
       expect.objectContaining({ name: `token:user:${world.tenantId}`, ok: true }),
       expect.objectContaining({ name: `lag:${world.tenantId}`, ok: true }),
+      expect.objectContaining({ name: `inbound:table:${world.config.inbound.table}`, ok: true }),
     ]),
   );
   expect(res.json.status).toBe('healthy');
@@ -72,6 +73,23 @@ test('a broken dependency is named, with what to do', async () => {
   } finally {
     sim.keyVault.grantSecretsUser(sim.identities.systemAssigned.principalId);
   }
+});
+
+test('an inbound table the app may not use is a required failure naming the table (every sync writes to it)', async () => {
+  // Azurite checks the shared-key signature: a wrong key is refused with 403, as a missing role is in Azure.
+  const { createRelay } = await import('../../src/relay');
+  const { loadConfig } = await import('../../src/config/settings');
+  const wrongKey = world.env.AzureWebJobsStorage!.replace(
+    /AccountKey=[^;]+/,
+    `AccountKey=${Buffer.alloc(64, 7).toString('base64')}`,
+  );
+  expect(wrongKey).not.toBe(world.env.AzureWebJobsStorage);
+  const relay = createRelay(loadConfig({ ...world.env, AzureWebJobsStorage: wrongKey }));
+  const report = await runHealthChecks(relay);
+  const table = report.checks.find((c) => c.name === `inbound:table:${relay.config.inbound.table}`);
+  expect(table).toMatchObject({ ok: false, required: true });
+  expect(table?.detail).toContain(`may not use The inbound table ${relay.config.inbound.table}`);
+  expect(report.status).toBe('unhealthy');
 });
 
 test('per-tenant lag is reported from the checkpoint', async () => {
