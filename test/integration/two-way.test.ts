@@ -6,7 +6,8 @@
  * - an update based on a stale version is refused (409 with the current state) where Defender changed a
  *   field it touches; the same update rebased on the current version is applied; a sender that `wins` is;
  * - the version the relay's own update produced is marked as its sender's echo, and a webhook destination
- *   configured to drop that sender's echoes gets no job for it (another destination does);
+ *   configured to drop that sender's echoes gets no job for it (another destination does), also when the
+ *   version is replayed;
  * - a comment whose answer was lost after Graph (or the legacy API) posted it is added once across the
  *   retry;
  * - an update for a merged incident is applied to the incident it was merged into (or refused with its id),
@@ -28,6 +29,7 @@ import { TwoWayApply } from '../../src/two-way/two-way-apply';
 import { RETENTION_DAYS, VersionLedger } from '../../src/two-way/version-ledger';
 import { readIncident } from '../../src/defender/incident';
 import { toTicks } from '../../src/defender/timestamp';
+import { replayVersions } from '../../src/sync/replay';
 
 const logs = new LogCapture();
 let sim: Simulator;
@@ -274,6 +276,36 @@ test("an echo is marked with its sender and message id; the sender's own webhook
       .map((j) => j.destination)
       .sort(),
   ).toEqual(['soc-hook', 'ticket-hook']);
+});
+
+test("a replayed echo stays its sender's echo: marked as a replay and an echo, still not sent to the sender's webhook", async () => {
+  const incident = create({ status: 'active' });
+  await sync();
+  const id = `msg_${crypto.randomUUID()}`;
+  const res = await send('ticketing', { incidentId: incident.id, status: 'resolved' }, id);
+  expect(res.status).toBe(200);
+  const produced = (res.json as { version: string }).version;
+  await sync();
+
+  // `defender-relay replay --tenant … --incident …` (src/cli/replay-command.ts) runs this use case.
+  const [result] = await replayVersions(world.relay, {
+    tenants: [tenant],
+    since: new Date(Date.now() - 3600_000).toISOString(),
+    incidents: [incident.id],
+  });
+  expect(result).toMatchObject({ tenantId: tenant, replayed: 1 });
+  expect(result!.error).toBeUndefined();
+  const [replayed] = await world.drainQueue();
+  expect(replayed).toMatchObject({
+    id: produced,
+    relayreplay: expect.any(String),
+    relayechosender: 'ticketing',
+    relayechoid: id,
+  });
+  const jobs = await takeAllMessages<WebhookJob>(
+    world.relay.storage.queues.getQueueClient(world.config.webhooks.outboxQueue),
+  );
+  expect(jobs.map((j) => [j.destination, j.eventId])).toEqual([['soc-hook', produced]]);
 });
 
 test('a comment whose answer was lost after Graph posted it is added once across the retry', async () => {
