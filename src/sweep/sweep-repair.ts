@@ -37,7 +37,7 @@ export interface RepairDeps {
 /** Delivers and records what is still undelivered; returns those versions. Throws TenantBusyError past the wait. */
 export async function repairMissed(deps: RepairDeps, tenantId: string, missed: Missed[]): Promise<Missed[]> {
   if (missed.length === 0) return [];
-  return withLeaseWaiting(deps.leases, tenantId, deps.leaseWaitMs ?? 30_000, async () => {
+  return withLeaseWaiting(deps.leases, tenantId, deps.leaseWaitMs ?? 30_000, async (signal) => {
     const oldest = missed.reduce((m, x) => {
       const t = toTicks(x.version.header.lastUpdate);
       return t < m ? t : m;
@@ -45,6 +45,8 @@ export async function repairMissed(deps: RepairDeps, tenantId: string, missed: M
     const delivered = await deps.state.deliveredSince(tenantId, oldest);
     const still = missed.filter((m) => !delivered.has(m.version.versionKey));
     if (still.length === 0) return still;
+    // A lost lease: a sync may hold the tenant now and deliver these itself.
+    signal.throwIfAborted();
     const reasons = new Map(still.map((m) => [m.version.versionKey, m.reason]));
     const events = await outgoingEvents(
       deps.ledger,
@@ -65,7 +67,7 @@ async function withLeaseWaiting<T>(
   leases: TenantLeases,
   tenantId: string,
   waitMs: number,
-  work: () => Promise<T>,
+  work: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {

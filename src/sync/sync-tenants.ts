@@ -14,7 +14,7 @@ export async function syncTenantLeased(
   options: TenantSyncOptions = {},
 ): Promise<TenantSyncResult> {
   try {
-    return await leases.withLease(tenantId, () => sync.run(tenantId, options));
+    return await leases.withLease(tenantId, (signal) => sync.run(tenantId, { ...options, signal }));
   } catch (error) {
     if (!(error instanceof TenantBusyError)) throw error;
     return { ...emptyResult(tenantId, sync.api), outcome: 'busy', error: error.message };

@@ -107,6 +107,8 @@ export interface TenantSyncOptions {
   budget?: RunBudget;
   /** Where this run logs (the invocation's logger in the Functions host); else the relay's own. */
   log?: (message: string) => void;
+  /** The tenant lease's signal: aborted when the lease is lost, the run stops before its next page. */
+  signal?: AbortSignal;
 }
 
 /** Where a run starts: a traversal to resume, or a new one from a time. */
@@ -169,7 +171,7 @@ export class TenantSync {
     const apiCalls = () => budget.callsMade - callsBefore;
     try {
       const deps = { ...this.deps, source, log: options.log ?? this.deps.log };
-      await new SyncRun(deps, tenantId, start, result, tenant).readAll(budget, (r) =>
+      await new SyncRun(deps, tenantId, start, result, tenant, options.signal).readAll(budget, (r) =>
         options.onProgress?.({
           tenantId,
           fetched: r.fetched,
@@ -263,6 +265,7 @@ class SyncRun {
     private readonly start: RunStart,
     private readonly result: TenantSyncResult,
     tenant: TenantState | undefined,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.cursorTicks = tenant?.cursor ? toTicks(tenant.cursor) : undefined;
     const through = readThroughOf(tenant);
@@ -305,6 +308,8 @@ class SyncRun {
   }
 
   private async handle(step: ReadStep): Promise<void> {
+    // A lost lease (src/sync/tenant-lease.ts): another run may hold the tenant, so nothing more is done.
+    this.signal?.throwIfAborted();
     this.result.fetched += step.incidents.length;
     this.result.malformed += step.malformed.length;
     for (const reason of step.malformed)
