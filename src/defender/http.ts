@@ -111,9 +111,11 @@ export class DefenderHttp {
         this.options.backoffMaxMs ?? 30_000,
         (this.options.backoffBaseMs ?? 500) * 2 ** attempt,
       );
-      // After a 5xx or 429 from Entra ID, MSAL itself refuses the same token request for a while.
+      // After a 5xx or 429 from Entra ID, MSAL itself refuses the same token request for a while; a
+      // request that got no answer (a reset connection, a timeout) leaves no throttle and is retried
+      // like any other.
       const delay =
-        failure instanceof TransientTokenError
+        failure instanceof TransientTokenError && failure.code === 'entra_unavailable'
           ? Math.max(MSAL_THROTTLE_MS, Math.round(this.random() * backoff))
           : (waitMs ?? Math.round(this.random() * backoff));
       if (req.budget && this.now() + delay > req.budget.deadline) {

@@ -85,6 +85,40 @@ describe('transient token failures', () => {
     expect(slept[0]).toBeGreaterThanOrEqual(MSAL_THROTTLE_MS);
   });
 
+  test('Entra ID not reached (no answer, so no MSAL throttle) is retried after the usual backoff', async () => {
+    const { DefenderHttp, MSAL_THROTTLE_MS } = await import('../../src/defender/http');
+    const { describeEntraError } = await import('../../src/auth/errors');
+    let calls = 0;
+    const slept: number[] = [];
+    const http = new DefenderHttp({
+      tokens: {
+        getToken: async () => {
+          if (calls++ === 0)
+            throw describeEntraError(
+              Object.assign(new Error('read ECONNRESET'), { errorCode: 'network_error' }),
+              {
+                tenantId: 't',
+                clientId: 'c',
+                resource: 'graph',
+              },
+            );
+          return 'token';
+        },
+      } as never,
+      timeoutMs: 5000,
+      maxRetries: 2,
+      backoffBaseMs: 500,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    await http.json({ tenantId: 't', api: 'graph', method: 'GET', url: ok });
+    expect(calls).toBe(2);
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeLessThanOrEqual(500);
+    expect(slept[0]).toBeLessThan(MSAL_THROTTLE_MS);
+  });
+
   test('a token error a person must fix (consent) is not retried', async () => {
     const { DefenderHttp } = await import('../../src/defender/http');
     const { RelayAuthError } = await import('../../src/auth/errors');
