@@ -11,7 +11,7 @@ import type { ApiFlavour } from '../defender/incident';
 import type { CloudEndpoints } from './clouds';
 import type { SecretSource } from './key-vault-secrets';
 import { describeEntraError, RelayAuthError } from './errors';
-import { tenantDiscoveryFailure } from './tenant-discovery';
+import { tenantDiscovery } from './tenant-discovery';
 
 /** What MSAL's failure to read a tenant's metadata becomes in describeEntraError. */
 const UNRESOLVED = new Set(['endpoints_resolution_error', 'entra_unreachable']);
@@ -88,10 +88,30 @@ export class AppTokenProvider implements TokenProvider {
     try {
       return await this.tokenFor(tenantId, api, options);
     } catch (error) {
-      // MSAL drops Entra's answer when a tenant's metadata is refused (an unknown tenant): read it.
+      // MSAL drops Entra's answer when a tenant's metadata could not be read: read it to say why.
       if (!(error instanceof RelayAuthError) || !UNRESOLVED.has(error.code)) throw error;
-      const cause = await tenantDiscoveryFailure(this.options.endpoints.authorityHost, tenantId);
-      throw cause ? this.describe(cause, tenantId, api) : error;
+      const found = await tenantDiscovery(this.options.endpoints.authorityHost, tenantId);
+      if (found.kind === 'failed') throw this.describe(found.error, tenantId, api);
+      if (found.kind === 'unknown') throw error;
+      return this.afterPassingFailure(tenantId, api, options);
+    }
+  }
+
+  /** The metadata reads fine now, so MSAL's failure was passing (an outage, a broken connection): once more. */
+  private async afterPassingFailure(
+    tenantId: string,
+    api: ApiFlavour,
+    options: TokenOptions,
+  ): Promise<string> {
+    try {
+      return await this.tokenFor(tenantId, api, options);
+    } catch (error) {
+      if (!(error instanceof RelayAuthError) || !UNRESOLVED.has(error.code)) throw error;
+      throw new RelayAuthError(
+        `Entra ID's metadata for tenant ${tenantId} could not be read by MSAL twice, though it answers: try again shortly.`,
+        'entra_unreachable',
+        true,
+      );
     }
   }
 

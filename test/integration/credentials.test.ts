@@ -134,3 +134,26 @@ test('federated credential missing on the app: AADSTS70021 explained', async () 
   expect(error).toBeInstanceOf(RelayAuthError);
   expect((error as Error).message).toMatch(/No federated identity credential .*AADSTS70021/);
 });
+
+test("a passing failure of a tenant's OpenID metadata (MSAL: endpoints_resolution_error) is tried again, not a tenant failure", async () => {
+  const world = partnerWorld(sim);
+  const customer = world.addCustomer({ consent: true });
+  const before = sim.counters.snapshot().byKind.oidc ?? 0;
+  // Entra ID's metadata endpoint answers 503 once: MSAL cannot resolve the tenant's endpoints.
+  sim.faults.inject({ target: 'oidc', tenantId: customer, status: 503, count: 1 });
+  const token = decodeJwt(await world.relay.tokens.getToken(customer, 'graph'));
+  expect(token).toMatchObject({ tid: customer, roles: ['SecurityIncident.Read.All'] });
+  // MSAL's failed read, the relay's own read (it answers now), MSAL's read on the second try.
+  expect((sim.counters.snapshot().byKind.oidc ?? 0) - before).toBeGreaterThanOrEqual(3);
+
+  // Failing on and on, it is a transient failure in words, worth trying again, never a wrong tenant id.
+  // A new relay: MSAL keeps the metadata it read per authority host, so it reads it again only then.
+  const fresh = partnerWorld(sim);
+  const other = fresh.addCustomer({ consent: true });
+  sim.faults.inject({ target: 'oidc', tenantId: other, status: 503, count: Infinity });
+  const error = await fresh.relay.tokens.getToken(other, 'graph').catch((e: unknown) => e);
+  sim.faults.clear();
+  expect(error).toBeInstanceOf(RelayAuthError);
+  expect(error).toMatchObject({ code: 'entra_unavailable', transient: true });
+  expect((error as Error).message).toContain(`Entra ID is temporarily unavailable for tenant ${other}`);
+});

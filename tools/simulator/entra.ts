@@ -150,16 +150,23 @@ export function handleInstanceDiscovery(ctx: SimContext, res: http.ServerRespons
   });
 }
 
-export function handleOpenIdConfiguration(
+export async function handleOpenIdConfiguration(
   ctx: SimContext,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   segment: string,
-): void {
+): Promise<void> {
   const isSpecial = ['common', 'organizations', 'consumers'].includes(segment);
   ctx.count('oidc', res);
   if (isSpecial) return sendJson(res, 200, openIdConfiguration(ctx, segment, segment));
   const t = ctx.directory.resolveTenant(segment);
+  // An outage of the metadata endpoint, as of any Entra ID endpoint (AADSTS90033, HTTP 503).
+  const faulted = await ctx.applyFault('oidc', t?.tenantId ?? segment, res, (status) => ({
+    error: 'temporarily_unavailable',
+    error_description: `AADSTS90033: A transient error has occurred. Please try again. (simulated ${status})`,
+    error_codes: [90033],
+  }));
+  if (faulted) return;
   if (!t) throw tenantNotFound(ctx, req, segment, 'invalid_tenant');
   return sendJson(res, 200, openIdConfiguration(ctx, segment, t.tenantId));
 }

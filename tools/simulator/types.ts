@@ -7,7 +7,8 @@ import type { JwtClaims } from './util';
 
 export type SimulatorCloud = 'public' | 'gcc' | 'gcchigh' | 'dod';
 export type DefenderApi = 'graph' | 'legacy';
-export type FaultTarget = 'token' | 'msi' | 'keyvault' | 'graph' | 'legacy';
+/** `oidc`: a tenant's OpenID metadata document, which MSAL reads before its first token for the tenant. */
+export type FaultTarget = 'token' | 'oidc' | 'msi' | 'keyvault' | 'graph' | 'legacy';
 
 export interface SimulatorOptions {
   /** Added before every Graph/legacy API response (the benchmark uses 50). */
