@@ -211,6 +211,12 @@ class SimulatorImpl implements Simulator, SimContext {
     this.msiServer = http.createServer((req, res) => {
       void this.handle(req, res, () => handleMsi(this, req, res));
     });
+    // Idle keep-alive connections are kept 2 minutes, as Microsoft's HTTP.sys does by default
+    // (TimeoutManager.IdleConnection, "the default timer is 2 minutes"), not Node's 5 s: with 5 s, a
+    // client that reuses a pooled connection just as the server drops it (a test's event loop busy for
+    // seconds) gets a reset no real service would cause that often. Resets are still what the clients
+    // are built for: the relay retries network failures as transient.
+    for (const server of [this.httpsServer, this.msiServer]) server.keepAliveTimeout = 120_000;
   }
 
   async listen(): Promise<void> {
