@@ -250,13 +250,18 @@ test('without a base, a sender that requires one gets 428 with the current state
   expect(sim.incidents.get(tenant, incident.id).status).toBe('active');
 });
 
-test("an echo is marked with its sender and message id; the sender's own webhook does not receive it", async () => {
+/** A new incident, synced, then resolved by `ticketing`: the message id and the version it produced. */
+async function ticketingResolves() {
   const incident = create({ status: 'active' });
   await sync();
   const id = `msg_${crypto.randomUUID()}`;
   const res = await send('ticketing', { incidentId: incident.id, status: 'resolved' }, id);
   expect(res.status).toBe(200);
-  const produced = (res.json as { version: string }).version;
+  return { incident, id, produced: (res.json as { version: string }).version };
+}
+
+test("an echo is marked with its sender and message id; the sender's own webhook does not receive it", async () => {
+  const { incident, id, produced } = await ticketingResolves();
 
   const { events, jobs } = await sync();
   const echo = eventOf(events, incident.id)!;
@@ -279,12 +284,7 @@ test("an echo is marked with its sender and message id; the sender's own webhook
 });
 
 test("a replayed echo stays its sender's echo: marked as a replay and an echo, still not sent to the sender's webhook", async () => {
-  const incident = create({ status: 'active' });
-  await sync();
-  const id = `msg_${crypto.randomUUID()}`;
-  const res = await send('ticketing', { incidentId: incident.id, status: 'resolved' }, id);
-  expect(res.status).toBe(200);
-  const produced = (res.json as { version: string }).version;
+  const { incident, id, produced } = await ticketingResolves();
   await sync();
 
   // `defender-relay replay --tenant … --incident …` (src/cli/replay-command.ts) runs this use case.
